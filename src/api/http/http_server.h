@@ -1,0 +1,62 @@
+// Minimal, fast HTTP/1.1 server (Boost.Beast) used by the REST API front end.
+// It knows nothing about models: every parsed request is handed to one HttpHandler.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ovms::http {
+
+struct HttpRequest {
+  std::string method;            // "GET", "POST", "OPTIONS", ... as received (upper case)
+  std::string path;              // target before '?', NOT url-decoded
+  std::string query;             // after '?', may be empty
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  const std::string* header(std::string_view lowercase_name) const;  // nullptr if absent
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::string body;
+};
+
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+
+struct HttpServerOptions {
+  std::string bind_address = "0.0.0.0";   // may be a comma-separated list of IPv4/IPv6/hostnames; listen on each
+  uint16_t port = 0;
+  unsigned workers = 2;                    // threads that run handlers (OVMS --rest_workers)
+  uint64_t max_body_bytes = 1ull << 30;    // 1 GiB, as OVMS
+  std::chrono::seconds idle_timeout{60};   // keep-alive connections idle longer than this are closed
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, HttpHandler handler);
+  ~HttpServer();                           // stops if running
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts serving; returns false and sets *error (e.g. "port is busy"/bind error text) on failure.
+  bool start(std::string* error);
+  uint16_t port() const;                   // actual bound port (useful when options.port == 0 in tests)
+  // Graceful: stop accepting new connections, let requests already being handled finish and their
+  // responses be written, then close connections and join threads. Idempotent.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ovms::http

@@ -1,0 +1,214 @@
+#include "api/rest_router.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <regex>
+
+#include "api/tfs/rest_predict_codec.h"
+#include "api/tfs/tfs_api.h"
+#include "common/logging.h"
+
+namespace ovms::api {
+namespace ts = tensorflow::serving;
+
+std::string jsonEscape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+bool urlDecode(const std::string& in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size() || !isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+          !isxdigit(static_cast<unsigned char>(in[i + 2])))
+        return false;
+      *out += static_cast<char>(std::stoi(in.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      *out += in[i];
+    }
+  }
+  return true;
+}
+
+void RestRouter::setError(const Status& st, http::HttpResponse& response) {
+  response.status = st.httpCode();
+  response.content_type = "application/json";
+  response.body = "{\"error\":\"" + jsonEscape(st.message()) + "\"}";
+}
+
+namespace {
+
+std::string protoToJson(const google::protobuf::Message& m, bool snake_case) {
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.add_whitespace = true;
+  opts.always_print_primitive_fields = true;
+  opts.preserve_proto_field_names = snake_case;
+  std::string out;
+  auto st = google::protobuf::util::MessageToJsonString(m, &out, opts);
+  if (!st.ok()) return {};
+  return out;
+}
+
+// Parses a version path segment; a value beyond int64 cannot name an existing version.
+bool parseVersion(const std::string& s, int64_t* v) {
+  if (s.empty()) {
+    *v = 0;
+    return true;
+  }
+  try {
+    size_t pos = 0;
+    long long n = std::stoll(s, &pos);
+    *v = n;
+    return pos == s.size();
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
+void RestRouter::handle(const http::HttpRequest& request, http::HttpResponse& response) {
+  dispatch(request, response);
+  response.headers.emplace_back("Access-Control-Allow-Origin", cors_.allowed_origins);
+  response.headers.emplace_back("Access-Control-Allow-Methods", cors_.allowed_methods);
+  response.headers.emplace_back("Access-Control-Allow-Headers", cors_.allowed_headers);
+  if (cors_.allow_credentials) response.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+}
+
+void RestRouter::dispatch(const http::HttpRequest& request, http::HttpResponse& response) {
+  const std::string& m = request.method;
+  if (m != "GET" && m != "POST" && m != "OPTIONS") return setError(StatusCode::REST_UNSUPPORTED_METHOD, response);
+  if (m == "OPTIONS") {
+    response.status = 200;
+    return;
+  }
+  const std::string& path = request.path;
+  if (path.find("..") != std::string::npos) return setError(StatusCode::PATH_INVALID, response);
+
+  static const std::regex predict_re(R"(/v1/models/([^/:]+)(?:/versions/(\d+)|/labels/([^/:]+))?:(predict|classify|regress))");
+  static const std::regex model_re(R"(/v1/models(?:/([^/:]*))?(?:/versions/(\d+)|/labels/([^/:]+))?(/metadata)?)");
+  std::smatch match;
+  auto versionOf = [&](int64_t* v) {
+    if (!parseVersion(match[2].str(), v)) {
+      setError(StatusCode::MODEL_VERSION_MISSING, response);
+      return false;
+    }
+    return true;
+  };
+  auto nameOf = [&](std::string* name) {
+    if (!urlDecode(match[1].str(), name)) {
+      setError(StatusCode::REST_INVALID_URL, response);
+      return false;
+    }
+    return true;
+  };
+  if (std::regex_match(path, match, predict_re)) {
+    if (m != "POST") return setError(StatusCode::REST_UNSUPPORTED_METHOD, response);
+    if (match[4].str() != "predict") return setError(StatusCode::REST_NOT_FOUND, response);
+    std::string name;
+    int64_t v = 0;
+    if (!nameOf(&name) || !versionOf(&v)) return;
+    return tfsPredict(name, v, request.body, response);
+  }
+  if (std::regex_match(path, match, model_re)) {
+    if (m != "GET") return setError(StatusCode::REST_UNSUPPORTED_METHOD, response);
+    std::string name;
+    int64_t v = 0;
+    if (!nameOf(&name) || !versionOf(&v)) return;
+    if (match[4].matched) return tfsMetadata(name, v, response);
+    return tfsStatus(name, v, response);
+  }
+  if (path == "/v1/config") {
+    if (m != "GET") return setError(StatusCode::REST_UNSUPPORTED_METHOD, response);
+    return configStatus(response);
+  }
+  if (path == "/v1/config/reload") {
+    if (m != "POST") return setError(StatusCode::REST_UNSUPPORTED_METHOD, response);
+    return configReload(response);
+  }
+  setError(StatusCode::REST_INVALID_URL, response);
+}
+
+void RestRouter::tfsStatus(const std::string& name, int64_t version, http::HttpResponse& response) {
+  ts::GetModelStatusRequest req;
+  req.mutable_model_spec()->set_name(name);
+  if (version) req.mutable_model_spec()->mutable_version()->set_value(version);
+  ts::GetModelStatusResponse resp;
+  Status st = tfs::getModelStatus(manager_, req, &resp);
+  if (!st.ok()) return setError(st, response);
+  response.body = protoToJson(resp, true);
+}
+
+void RestRouter::tfsMetadata(const std::string& name, int64_t version, http::HttpResponse& response) {
+  ts::GetModelMetadataRequest req;
+  req.mutable_model_spec()->set_name(name);
+  if (version) req.mutable_model_spec()->mutable_version()->set_value(version);
+  req.add_metadata_field("signature_def");
+  ts::GetModelMetadataResponse resp;
+  Status st = tfs::getModelMetadata(manager_, req, &resp);
+  if (!st.ok()) return setError(st, response);
+  response.body = protoToJson(resp, false);
+}
+
+void RestRouter::tfsPredict(const std::string& name, int64_t version, const std::string& body,
+                            http::HttpResponse& response) {
+  serving::InferenceResponse result;
+  tfs::RestOrder order = tfs::RestOrder::COLUMN;
+  Status st = tfs::infer(
+      manager_, name, version,
+      [&](const serving::Servable& servable, serving::InferenceRequest* decoded) {
+        return tfs::parsePredictRequest(body, servable.inputs(), decoded, &order);
+      },
+      &result);
+  if (!st.ok()) return setError(st, response);
+  st = tfs::makePredictResponse(result, order, &response.body);
+  if (!st.ok()) return setError(st, response);
+}
+
+void RestRouter::configStatus(http::HttpResponse& response) {
+  // OVMS's layout: "{\n" then "name" : \n<status json> entries joined by ",\n", then "\n}".
+  std::string body;
+  for (const auto& model : manager_.models()) {
+    ts::GetModelStatusRequest req;
+    req.mutable_model_spec()->set_name(model->name());
+    ts::GetModelStatusResponse resp;
+    if (!tfs::getModelStatus(manager_, req, &resp).ok()) continue;
+    std::string json = protoToJson(resp, true);
+    if (!json.empty() && json.back() == '\n') json.pop_back();
+    body += body.empty() ? "{\n" : ",\n";
+    body += "\"" + jsonEscape(model->name()) + "\" : \n" + json;
+  }
+  response.body = body.empty() ? "{}" : body + "\n}";
+}
+
+void RestRouter::configReload(http::HttpResponse& response) {
+  Status st = manager_.reloadVersions();
+  if (!st.ok()) {
+    response.status = st.httpCode();
+    response.body = "{\n\t\"error\": \"Reloading models versions failed. Check server logs for more info.\"\n}";
+    return;
+  }
+  configStatus(response);
+}
+
+}  // namespace ovms::api

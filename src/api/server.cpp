@@ -1,0 +1,166 @@
+#include "api/server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/resource_quota.h>
+#include <signal.h>
+
+#include <atomic>
+#include <sstream>
+#include <thread>
+
+#include "api/http/http_server.h"
+#include "api/rest_router.h"
+#include "api/tfs/tfs_grpc_service.h"
+#include "common/logging.h"
+#include "engine/onnx_model.h"
+#include "serving/model_manager.h"
+
+namespace ovms::api {
+namespace {
+
+constexpr int kMaxMessageBytes = 1 << 30;  // OVMS accepts gRPC messages up to 1 GiB
+
+std::atomic<int> g_signal{0};
+void onSignal(int sig) { g_signal = sig; }
+
+std::vector<std::string> splitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::string hostPort(const std::string& host, uint32_t port) {
+  if (host.find(':') != std::string::npos && host.front() != '[') return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+// grpc_channel_arguments: "key=value,key=value"; numbers become ints.
+bool applyChannelArguments(const std::string& text, grpc::ServerBuilder& builder) {
+  for (const auto& kv : splitList(text)) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return false;
+    std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    try {
+      size_t pos = 0;
+      int n = std::stoi(value, &pos);
+      if (pos == value.size()) {
+        builder.AddChannelArgument(key, n);
+        continue;
+      }
+    } catch (...) {
+    }
+    builder.AddChannelArgument(key, value);
+  }
+  return true;
+}
+
+Status modelConfigFromCli(const serving::ModelCliSettings& cli, serving::ModelConfig* out) {
+  serving::ModelConfig c;
+  c.name = cli.model_name;
+  c.base_path = cli.model_path;
+  c.batch_size = cli.batch_size;
+  c.shape = cli.shape;
+  c.layout = cli.layout;
+  if (cli.nireq) c.nireq = *cli.nireq;
+  if (cli.target_device) c.target_device = *cli.target_device;
+  if (cli.model_version_policy) {
+    Status st = serving::parseVersionPolicy(*cli.model_version_policy, &c.policy);
+    if (!st.ok()) return st;
+  }
+  if (cli.plugin_config) {
+    Status st = serving::parsePluginConfig(*cli.plugin_config, &c.plugin_config);
+    if (!st.ok()) return st;
+  }
+  *out = std::move(c);
+  return StatusCode::OK;
+}
+
+}  // namespace
+
+int runServer(const serving::ServerSettings& settings) {
+  configureLogging(settings.log_level, settings.log_path);
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  SERVING_LOG(info, "OpenVINO Model Server {} (ONNX Runtime {} backend)", OVMS_VERSION_STRING, engine::engineVersion());
+  serving::ModelManager manager;
+
+  // gRPC first, then REST, then the models (the current OVMS start order).
+  auto prediction = std::make_unique<tfs::PredictionServiceImpl>(manager);
+  auto model_service = std::make_unique<tfs::ModelServiceImpl>(manager);
+  std::unique_ptr<grpc::Server> grpc_server;
+  if (settings.grpc_port != 0) {
+    grpc::ServerBuilder builder;
+    for (const auto& addr : splitList(settings.grpc_bind_address))
+      builder.AddListeningPort(hostPort(addr, settings.grpc_port), grpc::InsecureServerCredentials());
+    builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+    builder.SetMaxSendMessageSize(kMaxMessageBytes);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    if (!applyChannelArguments(settings.grpc_channel_arguments, builder)) {
+      SERVING_LOG(err, "Grpc channel arguments passed in wrong format: {}", settings.grpc_channel_arguments);
+      return 1;
+    }
+    grpc::ResourceQuota quota("ovms");
+    quota.SetMaxThreads(static_cast<int>(std::max(2u, settings.grpc_max_threads)));
+    if (settings.grpc_memory_quota) quota.Resize(settings.grpc_memory_quota);
+    builder.SetResourceQuota(quota);
+    builder.RegisterService(prediction.get());
+    builder.RegisterService(model_service.get());
+    grpc_server = builder.BuildAndStart();
+    if (!grpc_server) {
+      SERVING_LOG(err, "Failed to start gRPC server on port {}", settings.grpc_port);
+      return 1;
+    }
+    SERVING_LOG(info, "Started gRPC server on port {}", settings.grpc_port);
+  }
+
+  CorsSettings cors{settings.allow_credentials, settings.allowed_origins, settings.allowed_methods,
+                    settings.allowed_headers};
+  RestRouter router(manager, cors);
+  std::unique_ptr<http::HttpServer> rest_server;
+  if (settings.rest_port != 0) {
+    http::HttpServerOptions opts;
+    opts.bind_address = settings.rest_bind_address;
+    opts.port = static_cast<uint16_t>(settings.rest_port);
+    opts.workers = settings.rest_workers;
+    rest_server = std::make_unique<http::HttpServer>(
+        opts, [&router](const http::HttpRequest& req, http::HttpResponse& resp) { router.handle(req, resp); });
+    std::string error;
+    if (!rest_server->start(&error)) {
+      SERVING_LOG(err, "Failed to start REST server on port {}: {}", settings.rest_port, error);
+      if (grpc_server) grpc_server->Shutdown();
+      return 1;
+    }
+    SERVING_LOG(info, "Started REST server at {}", hostPort(settings.rest_bind_address, settings.rest_port));
+  }
+
+  auto shutdownAll = [&] {
+    if (rest_server) rest_server->stop();
+    if (grpc_server) grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    manager.stop();
+  };
+
+  serving::ModelConfig model_config;
+  Status st = modelConfigFromCli(settings.model, &model_config);
+  if (st.ok()) st = manager.startSingleModel(model_config);
+  if (!st.ok()) {
+    SERVING_LOG(err, "{}", st.message());
+    shutdownAll();
+    return 1;
+  }
+  manager.startWatcher(std::chrono::seconds(settings.file_system_poll_wait_seconds));
+
+  while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  SERVING_LOG(info, "Received signal {}, shutting down", g_signal.load());
+  shutdownAll();
+  SERVING_LOG(info, "Shutdown complete");
+  return 0;
+}
+
+}  // namespace ovms::api

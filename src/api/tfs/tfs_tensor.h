@@ -1,0 +1,21 @@
+#pragma once
+// TensorFlow TensorProto <-> our tensors. Raw `tensor_content` is viewed in place; typed fields
+// (float_val, int_val, ...) sent by stock TF-Serving clients are unpacked into owned storage.
+#include "common/status.h"
+#include "engine/precision.h"
+#include "serving/servable.h"
+#include "tensorflow/core/framework/tensor.pb.h"
+#include "tensorflow/core/framework/types.pb.h"
+
+namespace ovms::api::tfs {
+
+engine::Precision fromTfDataType(int dtype);
+tensorflow::DataType toTfDataType(engine::Precision p);
+// "DT_FLOAT" ...
+const char* tfDataTypeName(engine::Precision p);
+
+// `proto` must outlive `out` (its tensor_content is viewed, not copied).
+Status decodeTensorProto(const std::string& name, const tensorflow::TensorProto& proto, serving::InferenceInput* out);
+void encodeTensorProto(const engine::TensorView& tensor, tensorflow::TensorProto* proto);
+
+}  // namespace ovms::api::tfs

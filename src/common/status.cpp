@@ -1,0 +1,127 @@
+#include "common/status.h"
+
+namespace ovms {
+namespace {
+
+struct Entry {
+  const char* name;
+  const char* text;
+  int grpc;  // grpc::StatusCode number
+  int http;
+};
+
+constexpr int kOk = 0, kUnknown = 2, kInvalidArgument = 3, kNotFound = 5, kFailedPrecondition = 9,
+              kUnimplemented = 12, kInternal = 13, kUnavailable = 14;
+
+Entry entry(StatusCode c) {
+  switch (c) {
+#define E(code, text, grpc, http) \
+  case StatusCode::code:          \
+    return Entry{#code, text, grpc, http};
+    E(OK, "OK", kOk, 200)
+    E(OK_RELOADED, "Config reload successful", kOk, 200)
+    E(OK_NOT_RELOADED, "Config reload was not needed", kOk, 200)
+    E(PATH_INVALID, "The provided base path is invalid or doesn't exists", kInvalidArgument, 400)
+    E(FILE_INVALID, "File not found or cannot open", kInternal, 500)
+    E(CONFIG_FILE_INVALID, "Configuration file not found or cannot open", kUnknown, 500)
+    E(JSON_INVALID, "The file is not valid json", kFailedPrecondition, 412)
+    E(SHAPE_WRONG_FORMAT, "The provided shape is in wrong format", kInternal, 500)
+    E(LAYOUT_WRONG_FORMAT, "The provided layout is in wrong format", kUnknown, 500)
+    E(PLUGIN_CONFIG_WRONG_FORMAT, "Plugin config is in wrong format", kInternal, 500)
+    E(PLUGIN_CONFIG_UNSUPPORTED_KEY, "Plugin config contains unsupported keys", kUnknown, 500)
+    E(MODEL_VERSION_POLICY_WRONG_FORMAT, "Model version policy is in wrong format", kInternal, 500)
+    E(MODEL_VERSION_POLICY_UNSUPPORTED_KEY, "Model version policy contains unsupported key", kInternal, 500)
+    E(MODEL_CONFIG_INVALID, "Model config is invalid", kUnknown, 500)
+    E(INVALID_NIREQ, "Nireq parameter too high", kUnknown, 500)
+    E(RESHAPE_ERROR, "Model could not be reshaped with requested shape", kFailedPrecondition, 412)
+    E(CANNOT_COMPILE_MODEL_INTO_TARGET_DEVICE, "Cannot compile model into target device", kFailedPrecondition, 412)
+    E(MODEL_NOT_LOADED, "Error while loading a model", kInternal, 500)
+    E(NO_MODEL_VERSION_AVAILABLE, "Not a single model version is available", kInternal, 500)
+    E(MODEL_MISSING, "Model with requested name and/or version is not found", kNotFound, 404)
+    E(MODEL_NAME_MISSING, "Model with requested name is not found", kNotFound, 404)
+    E(MODEL_VERSION_MISSING, "Model with requested version is not found", kNotFound, 404)
+    E(MODEL_VERSION_NOT_LOADED_ANYMORE, "Model with requested version is retired", kNotFound, 404)
+    E(MODEL_VERSION_NOT_LOADED_YET, "Model with requested version is not loaded yet", kUnavailable, 404)
+    E(MODEL_SPEC_MISSING, "model_spec missing in request", kInvalidArgument, 400)
+    E(MODEL_VERSION_INVALID_FORMAT, "invalid model version format in request", kInvalidArgument, 500)
+    E(INVALID_SIGNATURE_DEF, "Invalid signature name", kInvalidArgument, 400)
+    E(PIPELINE_DEFINITION_NAME_MISSING, "Pipeline with requested name is not found", kNotFound, 404)
+    E(INVALID_NO_OF_INPUTS, "Invalid number of inputs", kInvalidArgument, 400)
+    E(INVALID_MISSING_INPUT, "Missing input with specific name", kInvalidArgument, 400)
+    E(INVALID_UNEXPECTED_INPUT, "Unexpected input", kInvalidArgument, 400)
+    E(INVALID_NO_OF_SHAPE_DIMENSIONS, "Invalid number of shape dimensions", kInvalidArgument, 400)
+    E(INVALID_BATCH_SIZE, "Invalid input batch size", kInvalidArgument, 400)
+    E(INVALID_SHAPE, "Invalid input shape", kInvalidArgument, 400)
+    E(INVALID_PRECISION, "Invalid input precision", kInvalidArgument, 400)
+    E(INVALID_VALUE_COUNT, "Invalid number of values in tensor proto container", kInvalidArgument, 400)
+    E(INVALID_CONTENT_SIZE, "Invalid content size of tensor proto", kInvalidArgument, 400)
+    E(INVALID_MESSAGE_STRUCTURE, "Passing buffers both in ModelInferRequest::InferInputTensor::contents and in ModelInferRequest::raw_input_contents is not allowed", kInvalidArgument, 400)
+    E(INVALID_INPUT_FORMAT, "Inputs inside buffer does not match expected format.", kInvalidArgument, 400)
+    E(INVALID_STRING_INPUT, "Invalid string input", kInvalidArgument, 400)
+    E(UNSUPPORTED_LAYOUT, "Received binary image input but resource not configured to accept NHWC layout", kInvalidArgument, 400)
+    E(INVALID_NO_OF_CHANNELS, "Invalid number of channels in binary input", kInvalidArgument, 400)
+    E(BINARY_IMAGES_RESOLUTION_MISMATCH, "Binary input images for this endpoint are required to have the same resolution", kInvalidArgument, 400)
+    E(IMAGE_PARSING_FAILED, "Image parsing failed", kUnknown, 500)
+    E(STRING_VAL_EMPTY, "String val is empty", kInvalidArgument, 400)
+    E(BYTES_CONTENTS_EMPTY, "Bytes contents is empty", kInvalidArgument, 400)
+    E(NOT_IMPLEMENTED, "Not implemented", kUnimplemented, 500)
+    E(REST_INVALID_URL, "Invalid request URL", kUnknown, 400)
+    E(REST_UNSUPPORTED_METHOD, "Unsupported method", kUnknown, 406)
+    E(REST_NOT_FOUND, "Requested REST resource not found", kUnknown, 404)
+    E(REST_BODY_NOT_AN_OBJECT, "Request body should be JSON object", kUnknown, 400)
+    E(REST_PREDICT_UNKNOWN_ORDER, "Invalid JSON structure. Could not detect row or column format", kUnknown, 400)
+    E(REST_INSTANCES_NOT_AN_ARRAY, "Invalid JSON structure. Nonamed instance is not an array.", kUnknown, 400)
+    E(REST_NAMED_INSTANCE_NOT_AN_OBJECT, "Invalid JSON structure. One of named instances is not a JSON object.", kUnknown, 400)
+    E(REST_NO_INSTANCES_FOUND, "Invalid JSON structure. Missing instances in row format", kUnknown, 400)
+    E(REST_INSTANCES_NOT_NAMED_OR_NONAMED, "Could not detect neither named or nonamed format", kUnknown, 400)
+    E(REST_COULD_NOT_PARSE_INSTANCE, "Could not parse instance content. Not valid ndarray detected", kUnknown, 400)
+    E(REST_INSTANCES_BATCH_SIZE_DIFFER, "Invalid JSON structure. Request inputs have different batch sizes", kUnknown, 400)
+    E(REST_INPUTS_NOT_AN_OBJECT, "Invalid JSON structure. One of inputs is not a JSON object.", kUnknown, 400)
+    E(REST_NO_INPUTS_FOUND, "Invalid JSON structure, missing inputs", kUnknown, 400)
+    E(REST_COULD_NOT_PARSE_INPUT, "Could not parse input content. Not valid ndarray detected", kUnknown, 400)
+    E(REST_COULD_NOT_PARSE_OUTPUT, "Could not parse output content.", kUnknown, 400)
+    E(REST_COULD_NOT_PARSE_PARAMETERS, "Could not parse request parameters", kUnknown, 400)
+    E(REST_UNSUPPORTED_PRECISION, "Could not parse input content. Unsupported data precision detected", kUnknown, 400)
+    E(REST_SERIALIZE_NO_DATA, "Response parsing to JSON error", kUnknown, 500)
+    E(REST_BINARY_DATA_SIZE_PARAMETER_INVALID, "binary_data_size parameter is invalid and cannot be parsed", kUnknown, 400)
+    E(REST_BINARY_BUFFER_EXCEEDED, "Received buffer size is smaller than binary_data_size parameter indicates", kUnknown, 400)
+    E(REST_CONTENTS_FIELD_NOT_EMPTY, "Request has binary_data_size parameter but data field is not empty", kUnknown, 500)
+    E(REST_INFERENCE_HEADER_CONTENT_LENGTH_INVALID, "Inference header content length is invalid", kUnknown, 500)
+    E(REST_INFERENCE_HEADER_CONTENT_LENGTH_EXCEEDED, "Inference header content length exceeded JSON size", kUnknown, 500)
+    E(REST_PROTO_TO_STRING_ERROR, "Response parsing to JSON error", kUnknown, 500)
+    E(REST_ALLOCATION_ERROR, "Internal allocation error", kUnknown, 500)
+    E(OV_UNSUPPORTED_SERIALIZATION_PRECISION, "Unsupported serialization precision", kInternal, 500)
+    E(OV_INTERNAL_INFERENCE_ERROR, "Internal inference error", kInternal, 500)
+    E(INTERNAL_ERROR, "Internal server error", kInternal, 500)
+    E(SERVER_NOT_READY, "Server is not ready", kUnavailable, 503)
+    E(UNKNOWN_ERROR, "Unknown error", kUnknown, 500)
+#undef E
+  }
+  return Entry{"UNKNOWN_ERROR", "Unknown error", kUnknown, 500};
+}
+
+}  // namespace
+
+const char* statusText(StatusCode code) { return entry(code).text; }
+const char* statusName(StatusCode code) { return entry(code).name; }
+
+std::string Status::message() const {
+  std::string m = statusText(code_);
+  if (!details_.empty()) {
+    m += " - ";
+    m += details_;
+  }
+  return m;
+}
+
+int Status::grpcCode() const { return entry(code_).grpc; }
+
+std::string Status::grpcMessage() const {
+  // OVMS loses the details of codes it does not map to a gRPC code.
+  if (grpcCode() == kUnknown) return "Unknown error";
+  return message();
+}
+
+int Status::httpCode() const { return entry(code_).http; }
+
+}  // namespace ovms

@@ -1,0 +1,169 @@
+#include "engine/onnx_model.h"
+
+#include <onnxruntime_cxx_api.h>
+
+#include <mutex>
+
+namespace ovms::engine {
+namespace {
+
+Ort::Env& env() {
+  static Ort::Env e(ORT_LOGGING_LEVEL_ERROR, "ovms");
+  return e;
+}
+
+std::mutex& hooksMutex() {
+  static std::mutex m;
+  return m;
+}
+std::vector<std::function<void(void*)>>& hooks() {
+  static std::vector<std::function<void(void*)>> h;
+  return h;
+}
+
+std::vector<TensorInfo> describe(Ort::Session& s, bool inputs, std::string* error) {
+  Ort::AllocatorWithDefaultOptions alloc;
+  std::vector<TensorInfo> infos;
+  size_t n = inputs ? s.GetInputCount() : s.GetOutputCount();
+  for (size_t i = 0; i < n; ++i) {
+    TensorInfo info;
+    info.name = (inputs ? s.GetInputNameAllocated(i, alloc) : s.GetOutputNameAllocated(i, alloc)).get();
+    Ort::TypeInfo ti = inputs ? s.GetInputTypeInfo(i) : s.GetOutputTypeInfo(i);
+    if (ti.GetONNXType() != ONNX_TYPE_TENSOR) {
+      *error = "non-tensor " + std::string(inputs ? "input" : "output") + " '" + info.name + "' is not supported";
+      return {};
+    }
+    auto tsi = ti.GetTensorTypeAndShapeInfo();
+    auto p = fromOnnxElementType(static_cast<int>(tsi.GetElementType()));
+    if (!p) {
+      *error = "tensor '" + info.name + "' has an unsupported element type " + std::to_string(tsi.GetElementType());
+      return {};
+    }
+    info.precision = *p;
+    info.shape = tsi.GetShape();
+    for (auto& d : info.shape)
+      if (d < 0) d = -1;
+    infos.push_back(std::move(info));
+  }
+  return infos;
+}
+
+}  // namespace
+
+struct OnnxModel::Impl {
+  std::unique_ptr<Ort::Session> session;
+  std::vector<const char*> input_names;
+  std::vector<const char*> output_names;
+  Ort::MemoryInfo cpu = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+};
+
+OnnxModel::OnnxModel() : impl_(std::make_unique<Impl>()) {}
+OnnxModel::~OnnxModel() = default;
+
+std::vector<std::string> availableDevices() {
+  std::vector<std::string> devices{"CPU"};
+  for (const auto& p : Ort::GetAvailableProviders())
+    if (p == "CUDAExecutionProvider") devices.push_back("GPU");
+  return devices;
+}
+
+std::string engineVersion() { return Ort::GetVersionString(); }
+
+void addSessionOptionsHook(std::function<void(void*)> hook) {
+  std::lock_guard lock(hooksMutex());
+  hooks().push_back(std::move(hook));
+}
+
+
+static Ort::SessionOptions makeOptions(const EngineOptions& options) {
+  Ort::SessionOptions so;
+  so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+  so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
+  if (options.intra_op_threads > 0) so.SetIntraOpNumThreads(options.intra_op_threads);
+  so.SetInterOpNumThreads(1);
+  // A spinning pool steals the cores from concurrent requests and the server's I/O threads.
+  so.AddConfigEntry("session.intra_op.allow_spinning", "0");
+  so.AddConfigEntry("session.inter_op.allow_spinning", "0");
+  if (!options.optimized_model_path.empty()) so.SetOptimizedModelFilePath(options.optimized_model_path.c_str());
+  std::lock_guard lock(hooksMutex());
+  for (auto& h : hooks()) h(static_cast<OrtSessionOptions*>(so));
+  return so;
+}
+
+std::unique_ptr<OnnxModel> OnnxModel::load(std::string_view bytes, const EngineOptions& options, std::string* error) {
+  std::unique_ptr<OnnxModel> m(new OnnxModel());
+  try {
+    auto so = makeOptions(options);
+    m->impl_->session = std::make_unique<Ort::Session>(env(), bytes.data(), bytes.size(), so);
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return nullptr;
+  }
+  return finish(std::move(m), error);
+}
+
+std::unique_ptr<OnnxModel> OnnxModel::loadFile(const std::string& path, const EngineOptions& options, std::string* error) {
+  std::unique_ptr<OnnxModel> m(new OnnxModel());
+  try {
+    auto so = makeOptions(options);
+    m->impl_->session = std::make_unique<Ort::Session>(env(), path.c_str(), so);
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return nullptr;
+  }
+  return finish(std::move(m), error);
+}
+
+std::unique_ptr<OnnxModel> OnnxModel::finish(std::unique_ptr<OnnxModel> m, std::string* error) {
+  try {
+    auto& s = *m->impl_->session;
+    auto ins = describe(s, true, error);
+    if (!error->empty()) return nullptr;
+    auto outs = describe(s, false, error);
+    if (!error->empty()) return nullptr;
+    m->inputs_ = std::move(ins);
+    m->outputs_ = std::move(outs);
+    for (auto& i : m->inputs_) m->impl_->input_names.push_back(i.name.c_str());
+    for (auto& o : m->outputs_) m->impl_->output_names.push_back(o.name.c_str());
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return nullptr;
+  }
+  return m;
+}
+
+bool OnnxModel::infer(const std::vector<TensorView>& inputs, std::vector<TensorView>* outputs, std::string* error) const {
+  try {
+    std::vector<Ort::Value> values;
+    values.reserve(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const auto& in = inputs[i];
+      auto type = static_cast<ONNXTensorElementDataType>(onnxElementType(in.precision));
+      // ONNX Runtime only reads inputs; the const_cast lets it view the request's bytes in place.
+      values.push_back(Ort::Value::CreateTensor(impl_->cpu, const_cast<void*>(in.data), in.bytes, in.shape.data(),
+                                                in.shape.size(), type));
+    }
+    auto results = impl_->session->Run(Ort::RunOptions{nullptr}, impl_->input_names.data(), values.data(), values.size(),
+                                       impl_->output_names.data(), impl_->output_names.size());
+    outputs->clear();
+    outputs->reserve(results.size());
+    for (size_t i = 0; i < results.size(); ++i) {
+      auto owned = std::make_shared<Ort::Value>(std::move(results[i]));
+      auto info = owned->GetTensorTypeAndShapeInfo();
+      TensorView v;
+      auto p = fromOnnxElementType(static_cast<int>(info.GetElementType()));
+      v.precision = p ? *p : Precision::UNDEFINED;
+      v.shape = info.GetShape();
+      v.bytes = info.GetElementCount() * elementSize(v.precision);
+      v.data = owned->GetTensorRawData();
+      v.owner = std::shared_ptr<const void>(owned, owned.get());
+      outputs->push_back(std::move(v));
+    }
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace ovms::engine

@@ -1,0 +1,48 @@
+#pragma once
+// The ONNX Runtime backend: one session per model version, safe for concurrent infer() calls.
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace ovms::engine {
+
+struct EngineOptions {
+  int intra_op_threads = 0;        // 0 = ONNX Runtime default for the core count
+  std::string device = "CPU";      // execution provider family
+  std::string optimized_model_path;  // where ONNX Runtime saves the optimised graph ("" = don't)
+};
+
+// Devices this process can run on ("CPU", plus "GPU" when a CUDA provider and GPU are present).
+std::vector<std::string> availableDevices();
+std::string engineVersion();
+
+// Hook run on every session's options before it is created (custom operator registration).
+void addSessionOptionsHook(std::function<void(void* ort_session_options)> hook);
+
+class OnnxModel {
+ public:
+  ~OnnxModel();
+  // Loads a serialized ONNX model. Returns nullptr and sets *error on failure.
+  static std::unique_ptr<OnnxModel> load(std::string_view onnx_bytes, const EngineOptions& options, std::string* error);
+  static std::unique_ptr<OnnxModel> loadFile(const std::string& path, const EngineOptions& options, std::string* error);
+
+  const std::vector<TensorInfo>& inputs() const { return inputs_; }
+  const std::vector<TensorInfo>& outputs() const { return outputs_; }
+
+  // `inputs[i]` feeds inputs()[i]; every output comes back as a view owning its engine buffer.
+  bool infer(const std::vector<TensorView>& inputs, std::vector<TensorView>* outputs, std::string* error) const;
+
+ private:
+  OnnxModel();
+  static std::unique_ptr<OnnxModel> finish(std::unique_ptr<OnnxModel> m, std::string* error);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::vector<TensorInfo> inputs_;
+  std::vector<TensorInfo> outputs_;
+};
+
+}  // namespace ovms::engine

@@ -1,0 +1,246 @@
+#include "serving/model.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "common/logging.h"
+#include "storage/filesystem.h"
+
+namespace ovms::serving {
+
+const char* stateName(VersionState s) {
+  switch (s) {
+    case VersionState::START: return "START";
+    case VersionState::LOADING: return "LOADING";
+    case VersionState::AVAILABLE: return "AVAILABLE";
+    case VersionState::UNLOADING: return "UNLOADING";
+    case VersionState::END: return "END";
+  }
+  return "UNKNOWN";
+}
+
+const char* versionErrorName(VersionError e) {
+  switch (e) {
+    case VersionError::OK: return "OK";
+    case VersionError::UNKNOWN: return "UNKNOWN";
+    case VersionError::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+  }
+  return "UNKNOWN";
+}
+
+ModelVersion::ModelVersion(std::string model_name, int64_t version)
+    : model_name_(std::move(model_name)), version_(version) {}
+
+VersionState ModelVersion::state() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+VersionError ModelVersion::error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+std::shared_ptr<const Servable> ModelVersion::servable() const {
+  std::lock_guard lock(mutex_);
+  return servable_;
+}
+
+void ModelVersion::setState(VersionState s, VersionError e) {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == s && error_ == e) return;
+    state_ = s;
+    error_ = e;
+  }
+  changed_.notify_all();
+  MODEL_LOG(info, "STATUS CHANGE: Version {} of model {} status change. New status: ( \"state\": \"{}\", \"error_code\": \"{}\" )",
+            version_, model_name_, stateName(s), versionErrorName(e));
+}
+
+Status ModelVersion::load(const std::string& dir, const ModelConfig& config) {
+  bool serving_now = servable() != nullptr;
+  // A version that serves keeps serving while its replacement loads (zero-downtime reload).
+  if (!serving_now) setState(VersionState::LOADING, VersionError::OK);
+  MODEL_LOG(info, "Loading model: {}, version: {}, from path: {}", model_name_, version_, dir);
+  std::unique_ptr<Servable> fresh;
+  Status st = Servable::load(dir, config, &fresh);
+  if (!st.ok()) {
+    MODEL_LOG(err, "Error occurred while loading model: {}; version: {}; error: {}", model_name_, version_,
+              st.message());
+    if (!serving_now) setState(VersionState::LOADING, VersionError::UNKNOWN);
+    return st;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    servable_ = std::move(fresh);
+  }
+  setState(VersionState::AVAILABLE, VersionError::OK);
+  return StatusCode::OK;
+}
+
+void ModelVersion::retire() {
+  setState(VersionState::UNLOADING, VersionError::OK);
+  std::shared_ptr<const Servable> old;
+  {
+    std::lock_guard lock(mutex_);
+    old = std::move(servable_);
+  }
+  // Requests that already hold `old` finish on it; it is freed by the last of them.
+  old.reset();
+  setState(VersionState::END, VersionError::OK);
+}
+
+Status ModelVersion::acquire(std::chrono::milliseconds wait, std::shared_ptr<const Servable>* out) const {
+  std::unique_lock lock(mutex_);
+  auto ready = [&] { return state_ != VersionState::LOADING && state_ != VersionState::START; };
+  if (!ready()) changed_.wait_for(lock, wait, ready);
+  switch (state_) {
+    case VersionState::AVAILABLE:
+      *out = servable_;
+      return StatusCode::OK;
+    case VersionState::START:
+    case VersionState::LOADING:
+      return StatusCode::MODEL_VERSION_NOT_LOADED_YET;
+    case VersionState::UNLOADING:
+    case VersionState::END:
+      return StatusCode::MODEL_VERSION_NOT_LOADED_ANYMORE;
+  }
+  return StatusCode::INTERNAL_ERROR;
+}
+
+Model::Model(ModelConfig config) : name_(config.name), config_(std::move(config)) {}
+
+ModelConfig Model::config() const {
+  std::lock_guard lock(mutex_);
+  return config_;
+}
+
+namespace {
+
+// OVMS parses version folder names like stoll: leading digits count, the rest is ignored.
+bool parseVersionDir(const std::string& name, int64_t* v) {
+  size_t i = 0;
+  while (i < name.size() && std::isspace(static_cast<unsigned char>(name[i]))) ++i;
+  size_t start = i;
+  if (i < name.size() && (name[i] == '+' || name[i] == '-')) ++i;
+  if (i >= name.size() || !std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+  try {
+    long long n = std::stoll(name.substr(start));
+    if (n <= 0) return false;
+    *v = n;
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
+Status Model::reconcile(const ModelConfig& config, bool force_reload) {
+  std::lock_guard reconcile_lock(reconcile_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    config_ = config;
+  }
+  auto fs = storage::fileSystemFor(config.base_path);
+  if (!fs) {
+    MODEL_LOG(err, "Unsupported model path: {}", config.base_path);
+    return StatusCode::PATH_INVALID;
+  }
+  std::vector<std::string> dirs;
+  if (!fs->listDirectories(config.base_path, &dirs)) {
+    MODEL_LOG(err, "Directory does not exist: {}", config.base_path);
+    return StatusCode::PATH_INVALID;
+  }
+  std::vector<int64_t> on_disk;
+  std::map<int64_t, std::string> dir_of;
+  for (const auto& d : dirs) {
+    int64_t v;
+    if (!parseVersionDir(d, &v)) {
+      MODEL_LOG(warn, "Expected version directory name to be in number format. Got: {}", d);
+      continue;
+    }
+    if (dir_of.count(v)) continue;
+    on_disk.push_back(v);
+    dir_of[v] = fs->join(config.base_path, d);
+  }
+  if (on_disk.empty()) MODEL_LOG(warn, "No version found for model in path: {}", config.base_path);
+
+  Status first_error = StatusCode::OK;
+  std::set<int64_t> failed;
+  std::vector<int64_t> wanted;
+  // Load-failure fallback (§4.3): a version that fails leaves the candidates and the policy is
+  // applied again, so a broken newest version lets the previous one serve.
+  for (;;) {
+    std::vector<int64_t> candidates;
+    for (int64_t v : on_disk)
+      if (!failed.count(v)) candidates.push_back(v);
+    wanted = config.policy.select(candidates);
+    bool failure = false;
+    for (int64_t v : wanted) {
+      std::shared_ptr<ModelVersion> mv;
+      {
+        std::lock_guard lock(mutex_);
+        auto& slot = versions_[v];
+        if (!slot) slot = std::make_shared<ModelVersion>(name_, v);
+        mv = slot;
+      }
+      VersionState s = mv->state();
+      bool needs_load = force_reload || s != VersionState::AVAILABLE;
+      if (!needs_load) continue;
+      std::string local;
+      Status st = fs->localCopy(dir_of[v], &local) ? mv->load(local, config) : Status(StatusCode::PATH_INVALID);
+      if (!st.ok()) {
+        if (first_error.ok()) first_error = st;
+        failed.insert(v);
+        failure = true;
+        break;
+      }
+    }
+    if (!failure) break;
+  }
+  // Retire what the policy no longer asks for (deleted folders, policy changes).
+  std::vector<std::shared_ptr<ModelVersion>> to_retire;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [v, mv] : versions_) {
+      if (std::find(wanted.begin(), wanted.end(), v) != wanted.end() || failed.count(v)) continue;
+      auto s = mv->state();
+      if (s == VersionState::END || s == VersionState::UNLOADING) continue;
+      to_retire.push_back(mv);
+    }
+  }
+  for (auto& mv : to_retire) mv->retire();
+  return first_error;
+}
+
+void Model::retireAll() {
+  for (auto& mv : versions())
+    if (mv->state() != VersionState::END) mv->retire();
+}
+
+Status Model::findVersion(int64_t version, std::shared_ptr<ModelVersion>* out) const {
+  std::lock_guard lock(mutex_);
+  if (version == 0) {
+    for (auto it = versions_.rbegin(); it != versions_.rend(); ++it) {
+      if (it->second->state() == VersionState::AVAILABLE) {
+        *out = it->second;
+        return StatusCode::OK;
+      }
+    }
+    return StatusCode::MODEL_VERSION_MISSING;
+  }
+  auto it = versions_.find(version);
+  if (it == versions_.end()) return StatusCode::MODEL_VERSION_MISSING;
+  *out = it->second;
+  return StatusCode::OK;
+}
+
+std::vector<std::shared_ptr<ModelVersion>> Model::versions() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<ModelVersion>> out;
+  for (auto& [v, mv] : versions_) out.push_back(mv);
+  return out;
+}
+
+}  // namespace ovms::serving

@@ -1,0 +1,87 @@
+#include "serving/model_config.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace ovms::serving {
+
+std::vector<int64_t> VersionPolicy::select(const std::vector<int64_t>& on_disk) const {
+  std::vector<int64_t> sorted = on_disk;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  switch (kind) {
+    case Kind::ALL:
+      return sorted;
+    case Kind::LATEST: {
+      size_t n = static_cast<size_t>(std::max<int64_t>(num_versions, 0));
+      if (sorted.size() > n) sorted.erase(sorted.begin(), sorted.end() - n);
+      return sorted;
+    }
+    case Kind::SPECIFIC: {
+      std::vector<int64_t> out;
+      for (int64_t v : sorted)
+        if (std::find(versions.begin(), versions.end(), v) != versions.end()) out.push_back(v);
+      return out;
+    }
+  }
+  return {};
+}
+
+Status parseVersionPolicy(const std::string& text, VersionPolicy* out) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.size() != 1) return StatusCode::MODEL_VERSION_POLICY_WRONG_FORMAT;
+  auto it = j.begin();
+  VersionPolicy p;
+  if (it.key() == "all") {
+    if (!it->is_object()) return StatusCode::MODEL_VERSION_POLICY_WRONG_FORMAT;
+    p.kind = VersionPolicy::Kind::ALL;
+  } else if (it.key() == "latest") {
+    if (!it->is_object()) return StatusCode::MODEL_VERSION_POLICY_WRONG_FORMAT;
+    p.kind = VersionPolicy::Kind::LATEST;
+    if (it->contains("num_versions")) {
+      const auto& n = (*it)["num_versions"];
+      if (!n.is_number_integer() || n.get<int64_t>() < 1) return StatusCode::MODEL_VERSION_POLICY_WRONG_FORMAT;
+      p.num_versions = n.get<int64_t>();
+    }
+    for (auto& [k, v] : it->items())
+      if (k != "num_versions") return StatusCode::MODEL_VERSION_POLICY_UNSUPPORTED_KEY;
+  } else if (it.key() == "specific") {
+    if (!it->is_object() || !it->contains("versions") || !(*it)["versions"].is_array())
+      return StatusCode::MODEL_VERSION_POLICY_WRONG_FORMAT;
+    p.kind = VersionPolicy::Kind::SPECIFIC;
+    for (const auto& v : (*it)["versions"]) {
+      if (!v.is_number_integer()) return StatusCode::MODEL_VERSION_POLICY_WRONG_FORMAT;
+      if (v.get<int64_t>() > 0) p.versions.push_back(v.get<int64_t>());
+    }
+    for (auto& [k, v] : it->items())
+      if (k != "versions") return StatusCode::MODEL_VERSION_POLICY_UNSUPPORTED_KEY;
+  } else {
+    return StatusCode::MODEL_VERSION_POLICY_UNSUPPORTED_KEY;
+  }
+  *out = std::move(p);
+  return StatusCode::OK;
+}
+
+Status parsePluginConfig(const std::string& text, std::map<std::string, std::string>* out) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return StatusCode::PLUGIN_CONFIG_WRONG_FORMAT;
+  std::map<std::string, std::string> m;
+  for (auto& [k, v] : j.items()) {
+    if (v.is_string())
+      m[k] = v.get<std::string>();
+    else if (v.is_number_integer())
+      m[k] = std::to_string(v.get<int64_t>());
+    else if (v.is_number())
+      m[k] = std::to_string(v.get<double>());
+    else if (v.is_boolean())
+      m[k] = v.get<bool>() ? "true" : "false";
+    else if (k == "DEVICE_PROPERTIES" && v.is_object())
+      m[k] = v.dump();
+    else
+      return StatusCode::PLUGIN_CONFIG_WRONG_FORMAT;
+  }
+  *out = std::move(m);
+  return StatusCode::OK;
+}
+
+}  // namespace ovms::serving

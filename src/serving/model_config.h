@@ -1,0 +1,45 @@
+#pragma once
+// What the server was told about one model (CLI single-model flags or one config.json entry),
+// already parsed and validated.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace ovms::serving {
+
+struct VersionPolicy {
+  enum class Kind { LATEST, SPECIFIC, ALL } kind = Kind::LATEST;
+  int64_t num_versions = 1;
+  std::vector<int64_t> versions;
+  // Which of the versions found on disk the policy asks for (ascending).
+  std::vector<int64_t> select(const std::vector<int64_t>& on_disk) const;
+  bool operator==(const VersionPolicy&) const = default;
+};
+
+struct ModelConfig {
+  std::string name;
+  std::string base_path;
+  VersionPolicy policy;
+  std::optional<std::string> batch_size;   // raw OVMS syntax
+  std::optional<std::string> shape;
+  std::optional<std::string> layout;
+  uint32_t nireq = 0;                      // 0 = auto
+  std::string target_device = "CPU";
+  std::map<std::string, std::string> plugin_config;
+  // Fields whose change forces a reload of every version (§4.4).
+  bool sameLoadSettings(const ModelConfig& o) const {
+    return name == o.name && base_path == o.base_path && batch_size == o.batch_size && shape == o.shape &&
+           layout == o.layout && nireq == o.nireq && target_device == o.target_device && plugin_config == o.plugin_config;
+  }
+};
+
+// Parses a model_version_policy JSON text ({"latest":{"num_versions":2}} ...).
+Status parseVersionPolicy(const std::string& json, VersionPolicy* out);
+// Parses a plugin_config JSON object text; values become strings.
+Status parsePluginConfig(const std::string& json, std::map<std::string, std::string>* out);
+
+}  // namespace ovms::serving

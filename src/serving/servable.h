@@ -1,0 +1,76 @@
+#pragma once
+// A loaded model version: the engine session plus the signature clients see (mapped names),
+// and the pool of infer slots (nireq) that bounds concurrent inferences.
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/onnx_model.h"
+#include "engine/tensor.h"
+#include "serving/model_config.h"
+
+namespace ovms::serving {
+
+// One request input, as the wire layer decoded it. `tensor` views bytes owned by the request
+// message or by `storage`.
+struct InferenceInput {
+  std::string name;
+  engine::TensorView tensor;
+  engine::OwnedTensor storage;
+  // Set when the values came from a typed container (float_val, contents, JSON) rather than raw
+  // bytes: mismatches are then counted in values, not bytes.
+  bool typed_values = false;
+  int64_t value_count = 0;
+};
+
+struct InferenceRequest {
+  std::vector<InferenceInput> inputs;
+  const InferenceInput* find(const std::string& name) const {
+    for (const auto& i : inputs)
+      if (i.name == name) return &i;
+    return nullptr;
+  }
+};
+
+struct InferenceOutput {
+  std::string name;
+  engine::TensorView tensor;
+};
+
+struct InferenceResponse {
+  std::vector<InferenceOutput> outputs;
+};
+
+class Servable {
+ public:
+  // Loads the model files of one version folder. Returns the OVMS status of the failure.
+  static Status load(const std::string& version_dir, const ModelConfig& config, std::unique_ptr<Servable>* out);
+
+  const std::vector<engine::TensorInfo>& inputs() const { return inputs_; }
+  const std::vector<engine::TensorInfo>& outputs() const { return outputs_; }
+  const std::map<std::string, std::string>& modelInfo() const { return model_info_; }
+  uint32_t nireq() const { return nireq_; }
+  uint32_t streams() const { return streams_; }
+
+  // Checks a request against the signature in OVMS order (§6.2).
+  Status validate(const InferenceRequest& request) const;
+  // Validates, waits for an infer slot, runs. Output views own their buffers.
+  Status infer(const InferenceRequest& request, InferenceResponse* response) const;
+
+ private:
+  std::unique_ptr<engine::OnnxModel> engine_;
+  std::vector<engine::TensorInfo> inputs_;   // exposed names, engine order
+  std::vector<engine::TensorInfo> outputs_;
+  std::map<std::string, std::string> model_info_;
+  uint32_t nireq_ = 1;
+  uint32_t streams_ = 1;
+  mutable std::mutex slots_mutex_;
+  mutable std::condition_variable slots_cv_;
+  mutable uint32_t slots_in_use_ = 0;
+};
+
+}  // namespace ovms::serving
