@@ -4,6 +4,9 @@
 
 #include <regex>
 
+#include "api/kserve/kserve_rest.h"
+#include "api/binary_inputs.h"
+#include "api/metrics/metrics.h"
 #include "api/tfs/rest_predict_codec.h"
 #include "api/tfs/tfs_api.h"
 #include "common/logging.h"
@@ -89,6 +92,7 @@ bool parseVersion(const std::string& s, int64_t* v) {
 
 void RestRouter::handle(const http::HttpRequest& request, http::HttpResponse& response) {
   dispatch(request, response);
+  // CORS headers on every response, OPTIONS included (§5).
   response.headers.emplace_back("Access-Control-Allow-Origin", cors_.allowed_origins);
   response.headers.emplace_back("Access-Control-Allow-Methods", cors_.allowed_methods);
   response.headers.emplace_back("Access-Control-Allow-Headers", cors_.allowed_headers);
@@ -104,6 +108,7 @@ void RestRouter::dispatch(const http::HttpRequest& request, http::HttpResponse& 
   }
   const std::string& path = request.path;
   if (path.find("..") != std::string::npos) return setError(StatusCode::PATH_INVALID, response);
+  if (path == "/metrics") return metricsPage(request, response);  // the query string is ignored
 
   static const std::regex predict_re(R"(/v1/models/([^/:]+)(?:/versions/(\d+)|/labels/([^/:]+))?:(predict|classify|regress))");
   static const std::regex model_re(R"(/v1/models(?:/([^/:]*))?(?:/versions/(\d+)|/labels/([^/:]+))?(/metadata)?)");
@@ -146,42 +151,79 @@ void RestRouter::dispatch(const http::HttpRequest& request, http::HttpResponse& 
     if (m != "POST") return setError(StatusCode::REST_UNSUPPORTED_METHOD, response);
     return configReload(response);
   }
+  if (kserve::handleRest(manager_, request, response)) return;  // KServe v2 routes (§5.7)
   setError(StatusCode::REST_INVALID_URL, response);
 }
 
+void RestRouter::metricsPage(const http::HttpRequest& request, http::HttpResponse& response) {
+  auto* m = metrics::instance();
+  if (!m || !m->enabled()) return setError(StatusCode::REST_INVALID_URL, response);
+  if (request.method != "GET") return setError(StatusCode::REST_UNSUPPORTED_METHOD, response);
+  response.status = 200;
+  response.content_type = "text/plain; version=0.0.4";
+  response.body = m->render(manager_);
+}
+
 void RestRouter::tfsStatus(const std::string& name, int64_t version, http::HttpResponse& response) {
+  metrics::RequestMetrics request_metrics(manager_, metrics::Api::TensorFlowServing, metrics::Interface::REST,
+                                          metrics::Method::GetModelStatus, name, version);
   ts::GetModelStatusRequest req;
   req.mutable_model_spec()->set_name(name);
   if (version) req.mutable_model_spec()->mutable_version()->set_value(version);
   ts::GetModelStatusResponse resp;
   Status st = tfs::getModelStatus(manager_, req, &resp);
+  request_metrics.done(st);
   if (!st.ok()) return setError(st, response);
   response.body = protoToJson(resp, true);
 }
 
 void RestRouter::tfsMetadata(const std::string& name, int64_t version, http::HttpResponse& response) {
+  metrics::RequestMetrics request_metrics(manager_, metrics::Api::TensorFlowServing, metrics::Interface::REST,
+                                          metrics::Method::GetModelMetadata, name, version);
   ts::GetModelMetadataRequest req;
   req.mutable_model_spec()->set_name(name);
   if (version) req.mutable_model_spec()->mutable_version()->set_value(version);
   req.add_metadata_field("signature_def");
   ts::GetModelMetadataResponse resp;
   Status st = tfs::getModelMetadata(manager_, req, &resp);
+  request_metrics.done(st);
   if (!st.ok()) return setError(st, response);
   response.body = protoToJson(resp, false);
 }
 
+// {"b64": ...} strings sent to a 4-D input are encoded images (§7.4).
+static Status decodeImageInputs(const serving::Servable& servable, serving::InferenceRequest* request) {
+  for (auto& in : request->inputs) {
+    if (in.storage.precision != engine::Precision::STRING) continue;
+    int index = inputIndex(servable, in.name);
+    if (!acceptsImages(servable, index)) continue;
+    std::vector<std::string_view> images;
+    if (!tfs::unpackStrings(in.storage.bytes.data(), in.storage.bytes.size(), &images))
+      return StatusCode::REST_COULD_NOT_PARSE_INPUT;
+    serving::InferenceInput decoded;
+    Status st = decodeImages(servable, index, images, StatusCode::STRING_VAL_EMPTY, &decoded);
+    if (!st.ok()) return st;
+    in = std::move(decoded);
+  }
+  return StatusCode::OK;
+}
+
 void RestRouter::tfsPredict(const std::string& name, int64_t version, const std::string& body,
                             http::HttpResponse& response) {
+  metrics::RequestMetrics request_metrics(manager_, metrics::Api::TensorFlowServing, metrics::Interface::REST,
+                                          metrics::Method::Predict, name, version);
   serving::InferenceResponse result;
   tfs::RestOrder order = tfs::RestOrder::COLUMN;
   Status st = tfs::infer(
       manager_, name, version,
       [&](const serving::Servable& servable, serving::InferenceRequest* decoded) {
-        return tfs::parsePredictRequest(body, servable.inputs(), decoded, &order);
+        Status parsed = tfs::parsePredictRequest(body, servable.inputs(), decoded, &order);
+        if (!parsed.ok()) return parsed;
+        return decodeImageInputs(servable, decoded);
       },
       &result);
-  if (!st.ok()) return setError(st, response);
-  st = tfs::makePredictResponse(result, order, &response.body);
+  if (st.ok()) st = tfs::makePredictResponse(result, order, &response.body);
+  request_metrics.done(st);
   if (!st.ok()) return setError(st, response);
 }
 
@@ -202,7 +244,17 @@ void RestRouter::configStatus(http::HttpResponse& response) {
 }
 
 void RestRouter::configReload(http::HttpResponse& response) {
-  Status st = manager_.reloadVersions();
+  // 1. config.json, when started with one and it changed (or its last load failed) (§5.6).
+  Status st = manager_.reloadConfigFile();
+  if (!st.ok()) {
+    response.status = st.httpCode();
+    response.body = st.code() == StatusCode::CONFIG_FILE_INVALID
+                        ? "{\n\t\"error\": \"Config file not found or cannot open.\"\n}"
+                        : "{\n\t\"error\": \"Reloading config file failed. Check server logs for more info.\"\n}";
+    return;
+  }
+  // 2. Version folders of every model. Success is 200 (Drogon builds; 201 before 2025).
+  st = manager_.reloadVersions();
   if (!st.ok()) {
     response.status = st.httpCode();
     response.body = "{\n\t\"error\": \"Reloading models versions failed. Check server logs for more info.\"\n}";

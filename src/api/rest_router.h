@@ -26,6 +26,7 @@ class RestRouter {
   void tfsStatus(const std::string& name, int64_t version, http::HttpResponse& response);
   void tfsMetadata(const std::string& name, int64_t version, http::HttpResponse& response);
   void tfsPredict(const std::string& name, int64_t version, const std::string& body, http::HttpResponse& response);
+  void metricsPage(const http::HttpRequest& request, http::HttpResponse& response);
   void configStatus(http::HttpResponse& response);
   void configReload(http::HttpResponse& response);
 

@@ -5,15 +5,19 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
 #include "api/http/http_server.h"
 #include "api/rest_router.h"
+#include "api/kserve/kserve_grpc_service.h"
+#include "api/metrics/metrics.h"
 #include "api/tfs/tfs_grpc_service.h"
 #include "common/logging.h"
 #include "engine/onnx_model.h"
 #include "serving/model_manager.h"
+#include "serving/shape_config.h"
 
 namespace ovms::api {
 namespace {
@@ -63,6 +67,16 @@ Status modelConfigFromCli(const serving::ModelCliSettings& cli, serving::ModelCo
   c.batch_size = cli.batch_size;
   c.shape = cli.shape;
   c.layout = cli.layout;
+  {
+    // Unparsable shape / batch_size / layout stop the server in single-model mode (§1.2).
+    serving::ShapeConfig shape;
+    serving::BatchConfig batch;
+    serving::LayoutConfig layout;
+    Status st = c.shape ? serving::parseShapeConfig(*c.shape, &shape) : Status(StatusCode::OK);
+    if (st.ok() && c.batch_size) st = serving::parseBatchSize(*c.batch_size, &batch);
+    if (st.ok() && c.layout) st = serving::parseLayoutConfig(*c.layout, &layout);
+    if (!st.ok()) return st;
+  }
   if (cli.nireq) c.nireq = *cli.nireq;
   if (cli.target_device) c.target_device = *cli.target_device;
   if (cli.model_version_policy) {
@@ -94,6 +108,8 @@ int runServer(const serving::ServerSettings& settings) {
   // gRPC first, then REST, then the models (the current OVMS start order).
   auto prediction = std::make_unique<tfs::PredictionServiceImpl>(manager);
   auto model_service = std::make_unique<tfs::ModelServiceImpl>(manager);
+  std::atomic<bool> grpc_live{false};  // KServe ServerLive: true once the gRPC server is up
+  auto kserve_service = std::make_unique<kserve::GrpcInferenceServiceImpl>(manager, grpc_live);
   std::unique_ptr<grpc::Server> grpc_server;
   if (settings.grpc_port != 0) {
     grpc::ServerBuilder builder;
@@ -112,11 +128,13 @@ int runServer(const serving::ServerSettings& settings) {
     builder.SetResourceQuota(quota);
     builder.RegisterService(prediction.get());
     builder.RegisterService(model_service.get());
+    builder.RegisterService(kserve_service.get());
     grpc_server = builder.BuildAndStart();
     if (!grpc_server) {
       SERVING_LOG(err, "Failed to start gRPC server on port {}", settings.grpc_port);
       return 1;
     }
+    grpc_live = true;
     SERVING_LOG(info, "Started gRPC server on port {}", settings.grpc_port);
   }
 
@@ -148,7 +166,38 @@ int runServer(const serving::ServerSettings& settings) {
 
   serving::ModelConfig model_config;
   Status st = modelConfigFromCli(settings.model, &model_config);
-  if (st.ok()) st = manager.startSingleModel(model_config);
+  {
+    // --cache_dir, else /opt/cache when that directory exists (§1.1).
+    std::error_code ec;
+    model_config.cache_dir = !settings.cache_dir.empty()                         ? settings.cache_dir
+                             : std::filesystem::is_directory("/opt/cache", ec) ? std::string("/opt/cache")
+                                                                                : std::string();
+  }
+  // Metrics (§8): the families come from the CLI, or from config.json's `monitoring` (read before
+  // any model loads); series are created as versions load.
+  manager.setVersionLoadedCallback([](const std::string& name, int64_t version, const serving::Servable& servable) {
+    if (auto* m = metrics::instance()) m->onVersionAvailable(name, version, servable);
+  });
+  auto installMetrics = [&settings](const serving::MetricsSettings& file_settings) -> Status {
+    metrics::MetricsConfig config;
+    Status s = metrics::resolveConfig(settings, file_settings, &config);
+    if (!s.ok()) return s;
+    if (config.enabled) SERVING_LOG(info, "Metrics enabled on the REST port: {} families", config.families.size());
+    metrics::install(std::make_shared<metrics::ServerMetrics>(std::move(config)));
+    return StatusCode::OK;
+  };
+  if (!settings.config_path.empty()) {
+    // Config-file mode (§2): an unreadable, non-JSON or schema-invalid config.json stops the server.
+    serving::ConfigStartOptions options;
+    options.on_metrics_settings = installMetrics;
+    options.cli_metrics_enable = settings.metrics_enable;
+    options.rest_port_set = settings.rest_port != 0;
+    options.cache_dir = model_config.cache_dir;
+    st = manager.startFromConfigFile(settings.config_path, options);
+  } else if (st.ok()) {
+    st = installMetrics(serving::MetricsSettings{});
+    if (st.ok()) st = manager.startSingleModel(model_config);
+  }
   if (!st.ok()) {
     SERVING_LOG(err, "{}", st.message());
     shutdownAll();

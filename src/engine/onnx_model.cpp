@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "engine/ir/custom_ops.h"
+
 namespace ovms::engine {
 namespace {
 
@@ -12,14 +14,6 @@ Ort::Env& env() {
   return e;
 }
 
-std::mutex& hooksMutex() {
-  static std::mutex m;
-  return m;
-}
-std::vector<std::function<void(void*)>>& hooks() {
-  static std::vector<std::function<void(void*)>> h;
-  return h;
-}
 
 std::vector<TensorInfo> describe(Ort::Session& s, bool inputs, std::string* error) {
   Ort::AllocatorWithDefaultOptions alloc;
@@ -69,15 +63,11 @@ std::vector<std::string> availableDevices() {
 
 std::string engineVersion() { return Ort::GetVersionString(); }
 
-void addSessionOptionsHook(std::function<void(void*)> hook) {
-  std::lock_guard lock(hooksMutex());
-  hooks().push_back(std::move(hook));
-}
-
 
 static Ort::SessionOptions makeOptions(const EngineOptions& options) {
   Ort::SessionOptions so;
-  so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+  so.SetGraphOptimizationLevel(options.already_optimized ? GraphOptimizationLevel::ORT_DISABLE_ALL
+                                                          : GraphOptimizationLevel::ORT_ENABLE_ALL);
   so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
   if (options.intra_op_threads > 0) so.SetIntraOpNumThreads(options.intra_op_threads);
   so.SetInterOpNumThreads(1);
@@ -85,8 +75,8 @@ static Ort::SessionOptions makeOptions(const EngineOptions& options) {
   so.AddConfigEntry("session.intra_op.allow_spinning", "0");
   so.AddConfigEntry("session.inter_op.allow_spinning", "0");
   if (!options.optimized_model_path.empty()) so.SetOptimizedModelFilePath(options.optimized_model_path.c_str());
-  std::lock_guard lock(hooksMutex());
-  for (auto& h : hooks()) h(static_cast<OrtSessionOptions*>(so));
+  // Translated IR models use operators of our own (DetectionOutput, NonMaxSuppression, ...).
+  ir::registerIrCustomOps(so);
   return so;
 }
 

@@ -14,14 +14,12 @@ struct EngineOptions {
   int intra_op_threads = 0;        // 0 = ONNX Runtime default for the core count
   std::string device = "CPU";      // execution provider family
   std::string optimized_model_path;  // where ONNX Runtime saves the optimised graph ("" = don't)
+  bool already_optimized = false;    // the bytes are a graph ONNX Runtime optimised before: skip optimisation
 };
 
 // Devices this process can run on ("CPU", plus "GPU" when a CUDA provider and GPU are present).
 std::vector<std::string> availableDevices();
 std::string engineVersion();
-
-// Hook run on every session's options before it is created (custom operator registration).
-void addSessionOptionsHook(std::function<void(void* ort_session_options)> hook);
 
 class OnnxModel {
  public:

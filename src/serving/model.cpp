@@ -57,7 +57,7 @@ void ModelVersion::setState(VersionState s, VersionError e) {
             version_, model_name_, stateName(s), versionErrorName(e));
 }
 
-Status ModelVersion::load(const std::string& dir, const ModelConfig& config) {
+Status ModelVersion::load(const std::string& dir, const ModelConfig& config, const VersionLoadedCallback* on_loaded) {
   bool serving_now = servable() != nullptr;
   // A version that serves keeps serving while its replacement loads (zero-downtime reload).
   if (!serving_now) setState(VersionState::LOADING, VersionError::OK);
@@ -70,12 +70,34 @@ Status ModelVersion::load(const std::string& dir, const ModelConfig& config) {
     if (!serving_now) setState(VersionState::LOADING, VersionError::UNKNOWN);
     return st;
   }
+  if (on_loaded && *on_loaded) (*on_loaded)(model_name_, version_, *fresh);
+  std::shared_ptr<const Servable> old;
   {
     std::lock_guard lock(mutex_);
+    old = std::move(servable_);
     servable_ = std::move(fresh);
+    loaded_config_ = config;
   }
+  // In-flight requests on the old servable keep it alive until they finish.
+  old.reset();
+  if (serving_now) MODEL_LOG(info, "Reloaded model: {}, version: {}; new requests use the new servable", model_name_, version_);
   setState(VersionState::AVAILABLE, VersionError::OK);
   return StatusCode::OK;
+}
+
+bool ModelVersion::loadedWith(const ModelConfig& config) const {
+  std::lock_guard lock(mutex_);
+  return servable_ != nullptr && loaded_config_.sameLoadSettings(config);
+}
+
+void ModelVersion::invalidate() {
+  std::shared_ptr<const Servable> old;
+  {
+    std::lock_guard lock(mutex_);
+    old = std::move(servable_);
+  }
+  old.reset();
+  setState(VersionState::LOADING, VersionError::UNKNOWN);
 }
 
 void ModelVersion::retire() {
@@ -142,6 +164,10 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
     std::lock_guard lock(mutex_);
     config_ = config;
   }
+  if (config.base_path.empty() || config.base_path.find("..") != std::string::npos) {
+    MODEL_LOG(err, "The provided base path is invalid or doesn't exists: \"{}\" (model {})", config.base_path, name_);
+    return StatusCode::PATH_INVALID;
+  }
   auto fs = storage::fileSystemFor(config.base_path);
   if (!fs) {
     MODEL_LOG(err, "Unsupported model path: {}", config.base_path);
@@ -167,7 +193,7 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
   if (on_disk.empty()) MODEL_LOG(warn, "No version found for model in path: {}", config.base_path);
 
   Status first_error = StatusCode::OK;
-  std::set<int64_t> failed;
+  std::set<int64_t> failed, done;
   std::vector<int64_t> wanted;
   // Load-failure fallback (§4.3): a version that fails leaves the candidates and the policy is
   // applied again, so a broken newest version lets the previous one serve.
@@ -185,13 +211,26 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
         if (!slot) slot = std::make_shared<ModelVersion>(name_, v);
         mv = slot;
       }
+      if (done.count(v)) continue;
       VersionState s = mv->state();
-      bool needs_load = force_reload || s != VersionState::AVAILABLE;
+      bool needs_load = force_reload || s != VersionState::AVAILABLE || !mv->loadedWith(config);
       if (!needs_load) continue;
+      if (s == VersionState::AVAILABLE)
+        MODEL_LOG(info, "Will reload model: {}; version: {} (config changed)", name_, v);
       std::string local;
-      Status st = fs->localCopy(dir_of[v], &local) ? mv->load(local, config) : Status(StatusCode::PATH_INVALID);
+      std::shared_ptr<const VersionLoadedCallback> on_loaded;
+      {
+        std::lock_guard lock(mutex_);
+        on_loaded = on_loaded_;
+      }
+      Status st = fs->localCopy(dir_of[v], &local) ? mv->load(local, config, on_loaded.get())
+                                                   : Status(StatusCode::PATH_INVALID);
+      done.insert(v);
       if (!st.ok()) {
         if (first_error.ok()) first_error = st;
+        // A failed reload of a serving version keeps the old servable serving (zero downtime) and
+        // is retried on the next cycle; only a version that serves nothing falls back (§4.3).
+        if (mv->state() == VersionState::AVAILABLE) continue;
         failed.insert(v);
         failure = true;
         break;
@@ -214,9 +253,24 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
   return first_error;
 }
 
+void Model::setLoadedCallback(std::shared_ptr<const VersionLoadedCallback> callback) {
+  std::lock_guard lock(mutex_);
+  on_loaded_ = std::move(callback);
+}
+
 void Model::retireAll() {
+  std::lock_guard reconcile_lock(reconcile_mutex_);
   for (auto& mv : versions())
     if (mv->state() != VersionState::END) mv->retire();
+}
+
+void Model::invalidateAll() {
+  std::lock_guard reconcile_lock(reconcile_mutex_);
+  for (auto& mv : versions()) {
+    auto s = mv->state();
+    if (s == VersionState::END || (s == VersionState::LOADING && mv->error() == VersionError::UNKNOWN)) continue;
+    mv->invalidate();
+  }
 }
 
 Status Model::findVersion(int64_t version, std::shared_ptr<ModelVersion>* out) const {

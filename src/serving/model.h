@@ -3,6 +3,7 @@
 // and reconciliation of what is loaded with what the repository and the version policy ask for.
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,9 @@ enum class VersionError { OK = 0, UNKNOWN = 2, FAILED_PRECONDITION = 9 };
 const char* stateName(VersionState s);
 const char* versionErrorName(VersionError e);
 
+// Called when a version has loaded a servable, right before it becomes AVAILABLE (also on reloads).
+using VersionLoadedCallback = std::function<void(const std::string& model, int64_t version, const Servable&)>;
+
 class ModelVersion {
  public:
   ModelVersion(std::string model_name, int64_t version);
@@ -31,9 +35,13 @@ class ModelVersion {
 
   // Loads (or reloads) from `dir`. A reload keeps the current servable serving until its
   // replacement is ready. Returns the load status.
-  Status load(const std::string& dir, const ModelConfig& config);
+  Status load(const std::string& dir, const ModelConfig& config, const VersionLoadedCallback* on_loaded = nullptr);
   // UNLOADING -> END; in-flight requests keep their servable alive until they finish.
   void retire();
+  // The model's config became invalid: drop the servable, LOADING / UNKNOWN (§2.2).
+  void invalidate();
+  // True when the current servable was loaded with load settings equal to `config`'s (§4.4).
+  bool loadedWith(const ModelConfig& config) const;
   // For inference: waits up to `wait` while the version is loading.
   Status acquire(std::chrono::milliseconds wait, std::shared_ptr<const Servable>* out) const;
 
@@ -46,6 +54,7 @@ class ModelVersion {
   VersionState state_ = VersionState::START;
   VersionError error_ = VersionError::OK;
   std::shared_ptr<const Servable> servable_;
+  ModelConfig loaded_config_;  // the config servable_ was loaded with
 };
 
 class Model {
@@ -54,11 +63,18 @@ class Model {
   const std::string& name() const { return name_; }
   ModelConfig config() const;
 
-  // Applies `config` (possibly changed) and the repository's current version folders.
-  // `force_reload` reloads every wanted version (a reload-relevant config change).
+  // Applies `config` (possibly changed) and the repository's current version folders: starts
+  // versions the policy asks for, reloads those loaded with different load settings (§4.4), that
+  // failed before or were retired, and retires the rest. Loads happen without any lock a request
+  // takes; a reloaded version keeps serving its old servable until the new one is ready.
+  // `force_reload` reloads every wanted version even if its load settings did not change.
   Status reconcile(const ModelConfig& config, bool force_reload);
+  // Observer of successful version loads (set before the first reconcile).
+  void setLoadedCallback(std::shared_ptr<const VersionLoadedCallback> callback);
   // Retires every version (model removed from config).
   void retireAll();
+  // Unloads every version to LOADING / UNKNOWN (the model's new config is invalid).
+  void invalidateAll();
 
   // version 0 = default (highest AVAILABLE).
   Status findVersion(int64_t version, std::shared_ptr<ModelVersion>* out) const;
@@ -70,6 +86,7 @@ class Model {
   std::mutex reconcile_mutex_;     // one reconcile at a time
   ModelConfig config_;
   std::map<int64_t, std::shared_ptr<ModelVersion>> versions_;
+  std::shared_ptr<const VersionLoadedCallback> on_loaded_;
 };
 
 }  // namespace ovms::serving

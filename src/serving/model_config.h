@@ -30,6 +30,7 @@ struct ModelConfig {
   uint32_t nireq = 0;                      // 0 = auto
   std::string target_device = "CPU";
   std::map<std::string, std::string> plugin_config;
+  std::string cache_dir;                   // compiled-model cache (--cache_dir, or /opt/cache); "" = off
   // Fields whose change forces a reload of every version (§4.4).
   bool sameLoadSettings(const ModelConfig& o) const {
     return name == o.name && base_path == o.base_path && batch_size == o.batch_size && shape == o.shape &&

@@ -3,7 +3,7 @@
 // (and, in config mode, with config.json) from a watcher thread.
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,9 +12,20 @@
 #include <vector>
 
 #include "common/status.h"
+#include "serving/config_file.h"
 #include "serving/model.h"
 
 namespace ovms::serving {
+
+// What config-file mode needs to know about the command line.
+struct ConfigStartOptions {
+  bool cli_metrics_enable = false;  // --metrics_enable given (conflicts with config.json monitoring)
+  bool rest_port_set = true;        // --rest_port != 0 (metrics need it)
+  std::string cache_dir;            // applied to every model (--cache_dir, or /opt/cache)
+  // Called with the file's (validated) metrics settings before any model loads; an error stops
+  // the start with that status.
+  std::function<Status(const MetricsSettings&)> on_metrics_settings;
+};
 
 class ModelManager {
  public:
@@ -23,10 +34,25 @@ class ModelManager {
 
   // Single-model mode: loads `config`. A missing base path fails with PATH_INVALID.
   Status startSingleModel(const ModelConfig& config);
+  // Config-file mode (§2): reads and validates config.json (a directory means <dir>/config.json)
+  // and loads every model. Fails (the server exits 1) when the file cannot be read, is not JSON,
+  // fails the schema, or its metrics settings are invalid; single-model failures do not fail it.
+  Status startFromConfigFile(const std::string& config_path, const ConfigStartOptions& options = {});
+  // Valid once the start call returned.
+  bool configMode() const { return !config_path_.empty(); }
+  const std::string& configPath() const { return config_path_; }
+  // `monitoring.metrics` from config.json, read once at start.
+  const MetricsSettings& metricsSettings() const { return metrics_; }
+
   // Starts the watcher (no-op for interval 0). Logs "Started model manager thread".
   void startWatcher(std::chrono::seconds interval);
   void stop();
 
+  // POST /v1/config/reload step 1: reloads config.json when its content changed since the last
+  // load or the last load failed. OK_NOT_RELOADED (nothing to do, or single-model mode),
+  // OK_RELOADED, CONFIG_FILE_INVALID (cannot read), JSON_INVALID (parse/schema; nothing changed),
+  // or the first per-model error (the other models were applied).
+  Status reloadConfigFile();
   // Re-scans every model's version folders now.
   Status reloadVersions();
 
@@ -34,19 +60,38 @@ class ModelManager {
   // Resolves name+version (0 = default) and, for inference, waits while the version loads.
   Status acquire(const std::string& name, int64_t version, std::shared_ptr<const Servable>* servable,
                  int64_t* resolved_version, bool wait_for_loading = true) const;
-  std::vector<std::shared_ptr<Model>> models() const;  // sorted by name
+  std::vector<std::shared_ptr<Model>> models() const;  // sorted by name, retired ones included
 
   bool ready() const { return ready_.load(); }
 
+  // Observer of version loads (metrics create their series there). Set it before the start call.
+  void setVersionLoadedCallback(VersionLoadedCallback callback);
+
  private:
   void watch(std::chrono::seconds interval);
-  mutable std::mutex mutex_;
+  // All below require reload_mutex_.
+  Status reloadConfigLocked(bool only_if_changed);
+  Status applyConfig(const ConfigFileContent& content);
+  Status reloadVersionsLocked();
+  std::vector<std::string> watchedPathsLocked() const;
+
+  mutable std::mutex mutex_;   // guards models_ (the map) only; never held while loading
   std::map<std::string, std::shared_ptr<Model>> models_;
   std::atomic<bool> ready_{false};
+
+  // One config reload / version scan at a time; serving never takes it.
+  std::mutex reload_mutex_;
+  std::map<std::string, ModelConfig> active_;  // models the current config serves
+  std::string config_path_;
+  uint64_t config_hash_ = 0;
+  Status last_config_status_ = StatusCode::OK;
+  MetricsSettings metrics_;
+  std::string cache_dir_;
+  std::shared_ptr<const VersionLoadedCallback> on_loaded_;
+
   std::thread watcher_;
-  std::mutex stop_mutex_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};
+  int wake_pipe_[2] = {-1, -1};
 };
 
 }  // namespace ovms::serving

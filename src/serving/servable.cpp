@@ -1,6 +1,7 @@
 #include "serving/servable.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -8,7 +9,13 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
 #include "common/logging.h"
+#include "engine/graph_edit.h"
 #ifdef OVMS_HAVE_IR
 #include "engine/ir/ir_model.h"
 #endif
@@ -91,7 +98,10 @@ Status threadingFromPluginConfig(const std::map<std::string, std::string>& pc, u
   return StatusCode::OK;
 }
 
-Status checkDevice(const std::string& target) {
+// Checks that the devices of target_device exist and picks the one the engine runs on:
+// "CPU"; "MULTI:a,b" (all must exist); "HETERO:a,b" / "AUTO:a,b" (the first present one); "AUTO"
+// (the best present device: GPU before CPU).
+Status checkDevice(const std::string& target, std::string* resolved) {
   auto present = engine::availableDevices();
   auto has = [&](const std::string& d) { return std::find(present.begin(), present.end(), d) != present.end(); };
   std::vector<std::string> wanted;
@@ -105,18 +115,25 @@ Status checkDevice(const std::string& target) {
       t.clear();
     }
   }
-  if (t == "AUTO") return StatusCode::OK;
+  if (t == "AUTO") {
+    *resolved = has("GPU") ? "GPU" : "CPU";
+    return StatusCode::OK;
+  }
   if (!t.empty()) wanted.push_back(t);
   bool ok = !wanted.empty();
-  bool any = false;
+  std::string first_present;
   for (auto& d : wanted) {
     std::string base = d.substr(0, d.find('.'));
-    if (has(base))
-      any = true;
-    else
+    if (has(base)) {
+      if (first_present.empty()) first_present = base;
+    } else {
       ok = false;
+    }
   }
-  if (ok || (any_of && any)) return StatusCode::OK;
+  if (ok || (any_of && !first_present.empty())) {
+    *resolved = first_present;
+    return StatusCode::OK;
+  }
   std::string list;
   for (auto& d : present) list += (list.empty() ? "" : ", ") + d;
   MODEL_LOG(err, "Target device {} is not available. Available devices: {}", target, list);
@@ -181,6 +198,264 @@ std::string detail(const std::string& expected, const std::string& actual, const
   return "Expected: " + expected + "; Actual: " + actual + "; input name: " + name;
 }
 
+
+Status readFileBytes(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return StatusCode::FILE_INVALID;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return StatusCode::OK;
+}
+
+// The model options (shape, batch_size, layout) resolved against the model's real tensor names.
+struct EditPlan {
+  struct Input {
+    std::optional<std::vector<int64_t>> perm;  // model-from-client transpose
+    std::optional<Dims> dims;                  // requested client dims
+    std::optional<size_t> batch_index;
+    std::optional<std::string> layout;         // configured client layout
+  };
+  std::map<std::string, Input> inputs;                           // by real name
+  std::map<std::string, std::vector<int64_t>> output_perms;      // by real name
+  bool empty() const {
+    for (auto& [n, i] : inputs)
+      if (i.perm || i.dims) return false;
+    return output_perms.empty();
+  }
+};
+
+// Finds which real tensor a config key names, honouring mapping_config.json (mapped names must be used).
+enum class KeyKind { INPUT, OUTPUT, MAPPED_REAL_NAME, MISSING };
+KeyKind resolveKey(const std::string& key, const std::vector<std::string>& ins, const std::vector<std::string>& outs,
+                   const std::map<std::string, std::string>& in_map, const std::map<std::string, std::string>& out_map,
+                   std::string* real) {
+  auto exposed = [](const std::string& n, const std::map<std::string, std::string>& m) {
+    auto it = m.find(n);
+    return it == m.end() ? n : it->second;
+  };
+  for (const auto& n : ins)
+    if (exposed(n, in_map) == key) return *real = n, KeyKind::INPUT;
+  for (const auto& n : outs)
+    if (exposed(n, out_map) == key) return *real = n, KeyKind::OUTPUT;
+  for (const auto& n : ins)
+    if (n == key) return KeyKind::MAPPED_REAL_NAME;
+  for (const auto& n : outs)
+    if (n == key) return KeyKind::MAPPED_REAL_NAME;
+  return KeyKind::MISSING;
+}
+
+Status planEdits(const ModelConfig& config, const engine::GraphEditor& g, const std::map<std::string, std::string>& in_map,
+                 const std::map<std::string, std::string>& out_map, EditPlan* plan) {
+  ShapeConfig shape;
+  BatchConfig batch;
+  LayoutConfig layout;
+  if (config.shape) {
+    Status st = parseShapeConfig(*config.shape, &shape);
+    if (!st.ok()) return st;
+  }
+  bool use_batch = false;
+  if (config.batch_size) {
+    Status st = parseBatchSize(*config.batch_size, &batch);
+    if (!st.ok()) return st;
+    use_batch = !batch.unset;
+    if (use_batch && !shape.empty()) {
+      MODEL_LOG(warn, "Both shape and batch_size are set for model {}; batch_size is ignored", config.name);
+      use_batch = false;
+    }
+  }
+  if (config.layout) {
+    Status st = parseLayoutConfig(*config.layout, &layout);
+    if (!st.ok()) return st;
+  }
+  auto ins = g.inputNames();
+  auto outs = g.outputNames();
+  std::map<std::string, LayoutValue> in_layouts, out_layouts;
+  if (layout.anonymous) {
+    if (ins.size() != 1) return StatusCode::ANONYMOUS_FIXED_LAYOUT_NOT_ALLOWED;
+    in_layouts[ins[0]] = *layout.anonymous;
+  }
+  for (const auto& [key, lv] : layout.named) {
+    std::string real;
+    switch (resolveKey(key, ins, outs, in_map, out_map, &real)) {
+      case KeyKind::INPUT: in_layouts[real] = lv; break;
+      case KeyKind::OUTPUT: out_layouts[real] = lv; break;
+      case KeyKind::MAPPED_REAL_NAME: return Status(StatusCode::CONFIG_LAYOUT_MAPPED_BUT_USED_REAL_NAME, key);
+      case KeyKind::MISSING: return Status(StatusCode::CONFIG_LAYOUT_IS_NOT_IN_MODEL, key);
+    }
+  }
+  auto rankMatches = [](const LayoutValue& lv, size_t rank) {
+    return lv.client.find("...") != std::string::npos ? lv.client.size() - 3 <= rank : lv.client.size() == rank;
+  };
+  EditPlan p;
+  std::map<std::string, Dims> current;  // client-layout dims of every input
+  for (const auto& n : ins) {
+    auto dims = g.inputShape(n).value_or(std::vector<int64_t>{});
+    auto& in = p.inputs[n];
+    auto it = in_layouts.find(n);
+    LayoutValue lv = it != in_layouts.end() ? it->second : LayoutValue{"N...", "N..."};
+    if (it != in_layouts.end()) in.layout = lv.client;
+    if (!rankMatches(lv, dims.size()))
+      return Status(StatusCode::LAYOUT_WRONG_FORMAT,
+                    "layout " + lv.client + " does not fit input " + n + " of rank " + std::to_string(dims.size()));
+    if (lv.needsTranspose()) {
+      in.perm = lv.modelFromClientPerm();
+      std::vector<int64_t> client(dims.size());
+      for (size_t i = 0; i < dims.size(); ++i) client[(*in.perm)[i]] = dims[i];
+      dims = client;
+    }
+    in.batch_index = lv.batchIndex(dims.size());
+    current[n] = dimsFromShape(dims);
+  }
+  for (const auto& [n, lv] : out_layouts) {
+    auto dims = g.outputShape(n).value_or(std::vector<int64_t>{});
+    if (!rankMatches(lv, dims.size()))
+      return Status(StatusCode::LAYOUT_WRONG_FORMAT,
+                    "layout " + lv.client + " does not fit output " + n + " of rank " + std::to_string(dims.size()));
+    if (lv.needsTranspose()) p.output_perms[n] = LayoutValue{lv.model, lv.client}.modelFromClientPerm();
+  }
+  auto setDims = [&](const std::string& n, const ShapeValue& v) -> Status {
+    auto& in = p.inputs[n];
+    if (v.is_auto) {
+      in.dims = Dims(current[n].size(), Dimension::any());
+      return StatusCode::OK;
+    }
+    if (v.dims.size() != current[n].size())
+      return Status(StatusCode::RESHAPE_ERROR, "input " + n + " has rank " + std::to_string(current[n].size()) +
+                                                   ", requested shape " + dimsToString(v.dims));
+    in.dims = v.dims;
+    return StatusCode::OK;
+  };
+  if (shape.anonymous) {
+    if (shape.anonymous->is_auto) {
+      for (const auto& n : ins) setDims(n, *shape.anonymous);
+    } else {
+      if (ins.size() != 1) return StatusCode::ANONYMOUS_FIXED_SHAPE_NOT_ALLOWED;
+      Status st = setDims(ins[0], *shape.anonymous);
+      if (!st.ok()) return st;
+    }
+  }
+  for (const auto& [key, v] : shape.named) {
+    std::string real;
+    switch (resolveKey(key, ins, outs, in_map, out_map, &real)) {
+      case KeyKind::INPUT: {
+        Status st = setDims(real, v);
+        if (!st.ok()) return st;
+        break;
+      }
+      case KeyKind::OUTPUT:
+        MODEL_LOG(warn, "Shape for output {} of model {} is ignored", key, config.name);
+        break;
+      case KeyKind::MAPPED_REAL_NAME: return Status(StatusCode::CONFIG_SHAPE_MAPPED_BUT_USED_REAL_NAME, key);
+      case KeyKind::MISSING: return Status(StatusCode::CONFIG_SHAPE_IS_NOT_IN_MODEL, key);
+    }
+  }
+  if (use_batch) {
+    for (const auto& n : ins) {
+      auto& in = p.inputs[n];
+      if (!in.batch_index) continue;
+      Dims d = current[n];
+      d[*in.batch_index] = batch.is_auto ? Dimension::any() : batch.dim;
+      in.dims = d;
+    }
+  }
+  *plan = std::move(p);
+  return StatusCode::OK;
+}
+
+std::vector<int64_t> graphDims(const Dims& d) {
+  std::vector<int64_t> v;
+  for (const auto& x : d) v.push_back(x.graphValue());
+  return v;
+}
+
+Status applyPlan(const EditPlan& plan, engine::GraphEditor* g) {
+  std::string error;
+  for (const auto& [n, in] : plan.inputs) {
+    if (in.perm && !g->transposeInput(n, *in.perm, &error)) return Status(StatusCode::RESHAPE_ERROR, error);
+    if (in.dims && !g->setInputShape(n, graphDims(*in.dims), &error)) return Status(StatusCode::RESHAPE_ERROR, error);
+  }
+  for (const auto& [n, perm] : plan.output_perms)
+    if (!g->transposeOutput(n, perm, &error)) return Status(StatusCode::RESHAPE_ERROR, error);
+  return StatusCode::OK;
+}
+
+// FNV-1a, two seeds: a 128-bit content key for cache file names.
+std::string contentKey(std::string_view a, std::string_view b) {
+  auto fnv = [&](uint64_t h) {
+    for (std::string_view s : {a, std::string_view("\0", 1), b})
+      for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+    return h;
+  };
+  char buf[33];
+  snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(fnv(14695981039346656037ULL)),
+           static_cast<unsigned long long>(fnv(0x9e3779b97f4a7c15ULL)));
+  return buf;
+}
+
+// Creates the session, through the optimised-model cache when `cache_dir` is set: a valid entry
+// (its checksum file matches) is loaded without re-optimising; a missing or corrupt one is
+// (re)written from the original bytes.
+std::unique_ptr<engine::OnnxModel> loadSession(const std::string& bytes, const engine::EngineOptions& eo,
+                                               const std::string& cache_dir, std::string* cache_path,
+                                               bool* from_cache, std::string* error) {
+  *from_cache = false;
+  cache_path->clear();
+  if (cache_dir.empty()) return engine::OnnxModel::load(bytes, eo, error);
+  std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  if (!fs::is_directory(cache_dir, ec)) {
+    MODEL_LOG(warn, "Cache directory {} cannot be used; the model cache is off", cache_dir);
+    return engine::OnnxModel::load(bytes, eo, error);
+  }
+  std::string options = "ovms-ort-cache-v1;ort=" + engine::engineVersion() + ";device=" + eo.device +
+                        ";cores=" + std::to_string(std::thread::hardware_concurrency());
+  std::string path = (fs::path(cache_dir) / ("ovms_" + contentKey(bytes, options) + ".onnx")).string();
+  std::string sum_path = path + ".sum";
+  *cache_path = path;
+  if (fs::exists(path, ec)) {
+    std::string cached, sum;
+    bool valid = readFileBytes(path, &cached).ok() && readFileBytes(sum_path, &sum).ok() && !cached.empty() &&
+                 sum == contentKey(cached, "");
+    if (valid) {
+      engine::EngineOptions ceo = eo;
+      ceo.already_optimized = true;
+      std::string cache_error;
+      auto m = engine::OnnxModel::load(cached, ceo, &cache_error);
+      if (m) {
+        MODEL_LOG(info, "Loaded model from cache {}", path);
+        *from_cache = true;
+        return m;
+      }
+      MODEL_LOG(warn, "Cached model {} cannot be loaded ({}); it is rebuilt", path, cache_error);
+    } else {
+      MODEL_LOG(warn, "Cached model {} is corrupt; it is rebuilt", path);
+    }
+    fs::remove(path, ec);
+    fs::remove(sum_path, ec);
+  }
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  engine::EngineOptions seo = eo;
+  seo.optimized_model_path = tmp;
+  std::string save_error;
+  auto m = engine::OnnxModel::load(bytes, seo, &save_error);
+  std::string saved;
+  if (m && readFileBytes(tmp, &saved).ok() && !saved.empty()) {
+    std::ofstream(tmp + ".sum", std::ios::binary) << contentKey(saved, "");
+    fs::rename(tmp + ".sum", sum_path, ec);
+    if (!ec) fs::rename(tmp, path, ec);
+    if (ec) MODEL_LOG(warn, "Cannot write model cache {}: {}", path, ec.message());
+    else MODEL_LOG(info, "Saved optimized model to cache {}", path);
+  }
+  fs::remove(tmp, ec);
+  fs::remove(tmp + ".sum", ec);
+  if (m) return m;
+  // Saving may be what failed (read-only cache): load without the cache.
+  cache_path->clear();
+  return engine::OnnxModel::load(bytes, eo, error);
+}
+
 }  // namespace
 
 Status Servable::load(const std::string& version_dir, const ModelConfig& config, std::unique_ptr<Servable>* out) {
@@ -189,7 +464,8 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
     MODEL_LOG(err, "No model file found in {} (expected .xml + .bin or .onnx)", version_dir);
     return StatusCode::FILE_INVALID;
   }
-  Status st = checkDevice(config.target_device);
+  std::string device;
+  Status st = checkDevice(config.target_device, &device);
   if (!st.ok()) return st;
   uint32_t streams = 1;
   int threads = 0;
@@ -207,30 +483,103 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
   auto s = std::unique_ptr<Servable>(new Servable());
   engine::EngineOptions eo;
   eo.intra_op_threads = threads;
-  eo.device = config.target_device;
+  eo.device = device;
   std::string error;
-  std::vector<std::string> ir_inputs, ir_outputs;
-  if (files.kind == ModelFiles::Kind::IR) {
+  std::string bytes;
+  bool is_ir = files.kind == ModelFiles::Kind::IR;
+  if (is_ir) {
 #ifdef OVMS_HAVE_IR
     try {
       auto t = engine::ir::translateIrToOnnx(files.model, files.weights);
       s->model_info_ = t.model_info;
-      s->engine_ = engine::OnnxModel::load(t.onnx_model, eo, &error);
+      bytes = std::move(t.onnx_model);
     } catch (const std::exception& e) {
       error = e.what();
     }
 #else
     error = "OpenVINO IR support is not built in";
 #endif
-  } else {
-    s->engine_ = engine::OnnxModel::loadFile(files.model, eo, &error);
+    if (bytes.empty()) {
+      MODEL_LOG(err, "Error while loading model from {}: {}", files.model, error);
+      return Status(StatusCode::MODEL_NOT_LOADED, error);
+    }
+  } else if (!readFileBytes(files.model, &bytes).ok()) {
+    MODEL_LOG(err, "Cannot read model file {}", files.model);
+    return StatusCode::FILE_INVALID;
   }
+
+  // Model options → graph edits (shape, batch_size, layout), before the session exists.
+  EditPlan plan;
+  bool edited = false;
+  if (config.shape || config.batch_size || config.layout) {
+    auto g = engine::GraphEditor::parse(bytes, &error);
+    if (!g) {
+      MODEL_LOG(err, "Error while loading model from {}: {}", files.model, error);
+      return Status(StatusCode::MODEL_NOT_LOADED, error);
+    }
+    st = planEdits(config, *g, in_map, out_map, &plan);
+    if (!st.ok()) {
+      MODEL_LOG(err, "Model {}: {}", config.name, st.message());
+      return st;
+    }
+    if (!plan.empty()) {
+#ifdef OVMS_HAVE_IR
+      if (is_ir) {
+        // The IR translator folds shapes; give it the requested (model-layout) dims up front.
+        engine::ir::IrOptions io;
+        for (const auto& [n, in] : plan.inputs) {
+          if (!in.dims) continue;
+          auto client = graphDims(*in.dims);
+          std::vector<int64_t> model(client.size());
+          for (size_t i = 0; i < client.size(); ++i) model[i] = in.perm ? client[(*in.perm)[i]] : client[i];
+          io.input_shapes[n] = model;
+        }
+        if (!io.input_shapes.empty()) {
+          try {
+            bytes = engine::ir::translateIrToOnnx(files.model, files.weights, io).onnx_model;
+            g = engine::GraphEditor::parse(bytes, &error);
+          } catch (const std::exception& e) {
+            MODEL_LOG(err, "Model {} could not be reshaped: {}", config.name, e.what());
+            return Status(StatusCode::RESHAPE_ERROR, e.what());
+          }
+          if (!g) return Status(StatusCode::MODEL_NOT_LOADED, error);
+        }
+      }
+#endif
+      st = applyPlan(plan, g.get());
+      if (!st.ok()) {
+        MODEL_LOG(err, "Model {} could not be reshaped: {}", config.name, st.details());
+        return st;
+      }
+      bytes = g->serialize();
+      edited = true;
+    }
+  }
+
+  bool from_cache = false;
+  s->engine_ = loadSession(bytes, eo, config.cache_dir, &s->cache_path_, &from_cache, &error);
+  s->loaded_from_cache_ = from_cache;
   if (!s->engine_) {
     MODEL_LOG(err, "Error while loading model from {}: {}", files.model, error);
+    if (edited) return Status(StatusCode::RESHAPE_ERROR, error);
     return Status(StatusCode::MODEL_NOT_LOADED, error);
   }
   s->inputs_ = s->engine_->inputs();
   s->outputs_ = s->engine_->outputs();
+  for (const auto& info : s->inputs_) {
+    auto it = plan.inputs.find(info.name);
+    Dims dims = dimsFromShape(info.shape);
+    std::optional<size_t> bi = info.shape.empty() ? std::nullopt : std::optional<size_t>(0);
+    std::string layout = info.shape.empty() ? "..." : "N...";
+    if (it != plan.inputs.end()) {
+      if (it->second.dims && it->second.dims->size() == dims.size()) dims = *it->second.dims;
+      bi = it->second.batch_index;
+      if (it->second.layout) layout = *it->second.layout;
+    }
+    s->input_dims_.push_back(std::move(dims));
+    s->batch_index_.push_back(bi);
+    s->input_layouts_.push_back(std::move(layout));
+  }
   for (auto& i : s->inputs_)
     if (auto it = in_map.find(i.name); it != in_map.end()) i.name = it->second;
   for (auto& o : s->outputs_)
@@ -245,7 +594,8 @@ Status Servable::validate(const InferenceRequest& request) const {
   if (request.inputs.size() != inputs_.size())
     return Status(StatusCode::INVALID_NO_OF_INPUTS,
                   "Expected: " + std::to_string(inputs_.size()) + "; Actual: " + std::to_string(request.inputs.size()));
-  for (const auto& info : inputs_) {
+  for (size_t idx = 0; idx < inputs_.size(); ++idx) {
+    const auto& info = inputs_[idx];
     const InferenceInput* in = request.find(info.name);
     if (!in) return Status(StatusCode::INVALID_MISSING_INPUT, "Required input: " + info.name);
     const auto& t = in->tensor;
@@ -256,15 +606,17 @@ Status Servable::validate(const InferenceRequest& request) const {
     if (t.precision != info.precision)
       return Status(StatusCode::INVALID_PRECISION,
                     detail(engine::precisionName(info.precision), engine::precisionName(t.precision), info.name));
-    if (t.shape.size() != info.shape.size())
+    const Dims& dims = input_dims_[idx];
+    if (t.shape.size() != dims.size())
       return Status(StatusCode::INVALID_NO_OF_SHAPE_DIMENSIONS,
-                    detail(shapeToString(info.shape), shapeToString(t.shape), info.name));
-    if (!info.shape.empty() && info.shape[0] >= 0 && info.shape[0] != t.shape[0])
+                    detail(dimsToString(dims), shapeToString(t.shape), info.name));
+    auto bi = batch_index_[idx];
+    if (bi && *bi < dims.size() && !dims[*bi].accepts(t.shape[*bi]))
       return Status(StatusCode::INVALID_BATCH_SIZE,
-                    detail(std::to_string(info.shape[0]), std::to_string(t.shape[0]), info.name));
-    for (size_t d = 1; d < info.shape.size(); ++d)
-      if (info.shape[d] >= 0 && info.shape[d] != t.shape[d])
-        return Status(StatusCode::INVALID_SHAPE, detail(shapeToString(info.shape), shapeToString(t.shape), info.name));
+                    detail(dims[*bi].toString(), std::to_string(t.shape[*bi]), info.name));
+    for (size_t d = 0; d < dims.size(); ++d)
+      if ((!bi || d != *bi) && !dims[d].accepts(t.shape[d]))
+        return Status(StatusCode::INVALID_SHAPE, detail(dimsToString(dims), shapeToString(t.shape), info.name));
     // Never trust a declared shape to size an allocation: compare with what actually arrived.
     uint64_t expected = 0;
     bool fits = engine::denseByteSize(t.shape, t.precision, UINT64_MAX / 2, &expected);
@@ -283,7 +635,8 @@ Status Servable::validate(const InferenceRequest& request) const {
   return StatusCode::OK;
 }
 
-Status Servable::infer(const InferenceRequest& request, InferenceResponse* response) const {
+Status Servable::infer(const InferenceRequest& request, InferenceResponse* response, uint64_t* queue_wait_us,
+                       uint64_t* inference_us) const {
   Status st = validate(request);
   if (!st.ok()) return st;
   std::vector<engine::TensorView> ins;
@@ -295,13 +648,21 @@ Status Servable::infer(const InferenceRequest& request, InferenceResponse* respo
     ins.push_back(std::move(v));
   }
   {
+    auto wait_start = std::chrono::steady_clock::now();
     std::unique_lock lock(slots_mutex_);
     slots_cv_.wait(lock, [&] { return slots_in_use_ < nireq_; });
     ++slots_in_use_;
+    if (queue_wait_us)
+      *queue_wait_us = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - wait_start).count());
   }
   std::vector<engine::TensorView> outs;
   std::string error;
+  auto run_start = std::chrono::steady_clock::now();
   bool ok = engine_->infer(ins, &outs, &error);
+  if (inference_us)
+    *inference_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - run_start).count());
   {
     std::lock_guard lock(slots_mutex_);
     --slots_in_use_;

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "engine/onnx_model.h"
 #include "engine/tensor.h"
 #include "serving/model_config.h"
+#include "serving/shape_config.h"
 
 namespace ovms::serving {
 
@@ -58,14 +60,38 @@ class Servable {
 
   // Checks a request against the signature in OVMS order (§6.2).
   Status validate(const InferenceRequest& request) const;
-  // Validates, waits for an infer slot, runs. Output views own their buffers.
-  Status infer(const InferenceRequest& request, InferenceResponse* response) const;
+  // Validates, waits for an infer slot, runs. Output views own their buffers. `queue_wait_us`, when
+  // given, receives how long this call waited for a free infer slot (nireq), in microseconds.
+  // `inference_us`, when given, receives how long the engine ran, in microseconds.
+  Status infer(const InferenceRequest& request, InferenceResponse* response, uint64_t* queue_wait_us = nullptr,
+               uint64_t* inference_us = nullptr) const;
+  // Infer slots currently taken (ovms_infer_req_active).
+  uint32_t slotsInUse() const {
+    std::lock_guard lock(slots_mutex_);
+    return slots_in_use_;
+  }
+
+  // Accepted dims of every input (same order as inputs()): static, -1, or a range from the config.
+  const std::vector<Dims>& inputDims() const { return input_dims_; }
+  // Position of the batch dim of every input (from the layout; default N... = 0), if any.
+  const std::vector<std::optional<size_t>>& batchIndices() const { return batch_index_; }
+  // Layout of every input as clients see it: the configured one (upper case; the client side of
+  // "NHWC:NCHW"), else the default "N..." ("..." for scalars). Binary image inputs use it (§7.4).
+  const std::vector<std::string>& inputLayouts() const { return input_layouts_; }
+  // Where the engine's optimised graph was cached ("" when the cache is off).
+  const std::string& cachePath() const { return cache_path_; }
+  bool loadedFromCache() const { return loaded_from_cache_; }
 
  private:
   std::unique_ptr<engine::OnnxModel> engine_;
   std::vector<engine::TensorInfo> inputs_;   // exposed names, engine order
   std::vector<engine::TensorInfo> outputs_;
   std::map<std::string, std::string> model_info_;
+  std::vector<Dims> input_dims_;
+  std::vector<std::optional<size_t>> batch_index_;
+  std::vector<std::string> input_layouts_;
+  std::string cache_path_;
+  bool loaded_from_cache_ = false;
   uint32_t nireq_ = 1;
   uint32_t streams_ = 1;
   mutable std::mutex slots_mutex_;

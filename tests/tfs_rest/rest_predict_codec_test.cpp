@@ -378,14 +378,21 @@ TEST(TfsRestConvert, StringsAndBase64) {
   EXPECT_EQ(p.status.code(), StatusCode::REST_COULD_NOT_PARSE_INPUT);
 }
 
-TEST(TfsRestConvert, BinaryDataForNumericInputIsNotImplementedYet) {
+// Strings and {"b64": ...} stay STRING whatever the model input is: the API layer decodes them as
+// images for image inputs, and validation reports a precision mismatch for anything else.
+TEST(TfsRestConvert, BinaryDataForNumericInputStaysString) {
   std::vector<TensorInfo> sig = {{"img", Precision::U8, {-1, -1, -1, 3}}};
-  auto p = parse(R"({"instances":[{"img":{"b64":"aGVsbG8="}}]})", sig);
-  EXPECT_EQ(p.status.code(), StatusCode::NOT_IMPLEMENTED);
-  p = parse(R"({"inputs":{"img":["raw"]}})", sig);
-  EXPECT_EQ(p.status.code(), StatusCode::NOT_IMPLEMENTED);
-  p = parse(R"({"instances":[{"b64":"aGVsbG8="}]})", sig);
-  EXPECT_EQ(p.status.code(), StatusCode::NOT_IMPLEMENTED);
+  for (const char* body : {R"({"instances":[{"img":{"b64":"aGVsbG8="}}]})", R"({"inputs":{"img":["raw"]}})",
+                           R"({"instances":[{"b64":"aGVsbG8="}]})"}) {
+    auto p = parse(body, sig);
+    ASSERT_TRUE(p.status.ok()) << body << ": " << p.status.message();
+    ASSERT_EQ(p.request.inputs.size(), 1u);
+    EXPECT_EQ(p.request.inputs[0].tensor.precision, Precision::STRING) << body;
+    std::vector<std::string_view> elems;
+    ASSERT_TRUE(unpackStrings(p.request.inputs[0].tensor.data, p.request.inputs[0].tensor.bytes, &elems));
+    ASSERT_EQ(elems.size(), 1u);
+    EXPECT_TRUE(elems[0] == "hello" || elems[0] == "raw") << body;
+  }
 }
 
 TEST(TfsRestConvert, Base64Codec) {

@@ -253,8 +253,12 @@ Status buildInput(PendingInput& pending, bool batched, const engine::TensorInfo*
     leaf = &(*leaf)[0];
   }
   Precision precision;
-  if (info) {
+  if (info && !isStringLeaf(*leaf)) {
     precision = info->precision;
+  } else if (info) {
+    // Strings and {"b64": ...} stay strings: the API layer decodes them as images for image inputs;
+    // for any other input, validation reports the precision mismatch.
+    precision = Precision::STRING;
   } else if (leaf->IsInt()) {
     precision = Precision::I32;
   } else if (leaf->IsNumber()) {

@@ -1,5 +1,7 @@
 #include "api/tfs/tfs_api.h"
 
+#include "api/binary_inputs.h"
+#include "api/metrics/metrics.h"
 #include "api/tfs/tfs_tensor.h"
 
 namespace ovms::api::tfs {
@@ -77,7 +79,10 @@ Status infer(const serving::ModelManager& manager, const std::string& name, int6
   serving::InferenceRequest request;
   st = decode(*servable, &request);
   if (!st.ok()) return st;
-  return servable->infer(request, response);
+  uint64_t queue_wait_us = 0, inference_us = 0;
+  st = servable->infer(request, response, &queue_wait_us, &inference_us);
+  if (st.ok()) metrics::RequestMetrics::recordInference(queue_wait_us, inference_us);
+  return st;
 }
 
 Status predict(const serving::ModelManager& manager, const ts::PredictRequest& request, ts::PredictResponse* response) {
@@ -85,10 +90,18 @@ Status predict(const serving::ModelManager& manager, const ts::PredictRequest& r
   serving::InferenceResponse result;
   Status st = infer(
       manager, request.model_spec().name(), v,
-      [&](const serving::Servable&, serving::InferenceRequest* decoded) {
+      [&](const serving::Servable& servable, serving::InferenceRequest* decoded) {
         decoded->inputs.reserve(request.inputs_size());
         for (const auto& [name, proto] : request.inputs()) {
           decoded->inputs.emplace_back();
+          int index = proto.dtype() == tensorflow::DT_STRING ? inputIndex(servable, name) : -1;
+          if (acceptsImages(servable, index)) {
+            // string_val holds encoded images for a 4-D input (§7.4).
+            std::vector<std::string_view> images(proto.string_val().begin(), proto.string_val().end());
+            Status s = decodeImages(servable, index, images, StatusCode::STRING_VAL_EMPTY, &decoded->inputs.back());
+            if (!s.ok()) return s;
+            continue;
+          }
           Status s = decodeTensorProto(name, proto, &decoded->inputs.back());
           if (!s.ok()) return s;
         }

@@ -1,10 +1,23 @@
 #include "api/tfs/tfs_grpc_service.h"
 
+#include "api/metrics/metrics.h"
 #include "api/tfs/tfs_api.h"
 #include "common/logging.h"
 
 namespace ovms::api::tfs {
 namespace ts = tensorflow::serving;
+
+namespace {
+
+int64_t specVersion(const ts::ModelSpec& spec) { return spec.has_version() ? spec.version().value() : 0; }
+
+metrics::RequestMetrics requestMetrics(const serving::ModelManager& manager, metrics::Method method,
+                                       const ts::ModelSpec& spec) {
+  return metrics::RequestMetrics(manager, metrics::Api::TensorFlowServing, metrics::Interface::GRPC, method,
+                                 spec.name(), specVersion(spec));
+}
+
+}  // namespace
 
 grpc::Status toGrpc(const Status& st) {
   if (st.ok()) return grpc::Status::OK;
@@ -13,19 +26,27 @@ grpc::Status toGrpc(const Status& st) {
 
 grpc::Status PredictionServiceImpl::Predict(grpc::ServerContext*, const ts::PredictRequest* request,
                                             ts::PredictResponse* response) {
+  auto request_metrics = requestMetrics(manager_, metrics::Method::Predict, request->model_spec());
   Status st = predict(manager_, *request, response);
+  request_metrics.done(st);
   if (!st.ok()) SERVING_LOG(debug, "Predict on model {} failed: {}", request->model_spec().name(), st.message());
   return toGrpc(st);
 }
 
 grpc::Status PredictionServiceImpl::GetModelMetadata(grpc::ServerContext*, const ts::GetModelMetadataRequest* request,
                                                      ts::GetModelMetadataResponse* response) {
-  return toGrpc(getModelMetadata(manager_, *request, response));
+  auto request_metrics = requestMetrics(manager_, metrics::Method::GetModelMetadata, request->model_spec());
+  Status st = getModelMetadata(manager_, *request, response);
+  request_metrics.done(st);
+  return toGrpc(st);
 }
 
 grpc::Status ModelServiceImpl::GetModelStatus(grpc::ServerContext*, const ts::GetModelStatusRequest* request,
                                               ts::GetModelStatusResponse* response) {
-  return toGrpc(getModelStatus(manager_, *request, response));
+  auto request_metrics = requestMetrics(manager_, metrics::Method::GetModelStatus, request->model_spec());
+  Status st = getModelStatus(manager_, *request, response);
+  request_metrics.done(st);
+  return toGrpc(st);
 }
 
 grpc::Status ModelServiceImpl::HandleReloadConfigRequest(grpc::ServerContext*, const ts::ReloadConfigRequest*,

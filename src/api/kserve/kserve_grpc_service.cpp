@@ -1,0 +1,99 @@
+#include "api/kserve/kserve_grpc_service.h"
+
+#include "api/kserve/kserve_api.h"
+#include "api/metrics/metrics.h"
+#include "common/logging.h"
+
+namespace ovms::api::kserve {
+
+namespace {
+
+grpc::Status toGrpc(const Status& st) {
+  if (st.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(st.grpcCode()), st.grpcMessage());
+}
+
+// A version string that is not an int64 reaches no model version: -1 matches none (not counted).
+metrics::RequestMetrics requestMetrics(const serving::ModelManager& manager, metrics::Method method,
+                                       const std::string& name, const std::string& version) {
+  int64_t v = 0;
+  if (!parseVersionString(version, &v).ok()) v = -1;
+  return metrics::RequestMetrics(manager, metrics::Api::KServe, metrics::Interface::GRPC, method, name, v);
+}
+
+}  // namespace
+
+grpc::Status GrpcInferenceServiceImpl::ServerLive(grpc::ServerContext*, const inference::ServerLiveRequest*,
+                                                  inference::ServerLiveResponse* response) {
+  response->set_live(live_.load());
+  return grpc::Status::OK;
+}
+
+grpc::Status GrpcInferenceServiceImpl::ServerReady(grpc::ServerContext*, const inference::ServerReadyRequest*,
+                                                   inference::ServerReadyResponse* response) {
+  response->set_ready(manager_.ready());
+  return grpc::Status::OK;
+}
+
+grpc::Status GrpcInferenceServiceImpl::ModelReady(grpc::ServerContext*, const inference::ModelReadyRequest* request,
+                                                  inference::ModelReadyResponse* response) {
+  auto request_metrics = requestMetrics(manager_, metrics::Method::ModelReady, request->name(), request->version());
+  int64_t version = 0;
+  Status st = parseVersionString(request->version(), &version);
+  bool ready = false;
+  if (st.ok()) st = modelReady(manager_, request->name(), version, &ready);
+  if (st.ok()) response->set_ready(ready);
+  request_metrics.done(st);
+  return toGrpc(st);
+}
+
+grpc::Status GrpcInferenceServiceImpl::ServerMetadata(grpc::ServerContext*, const inference::ServerMetadataRequest*,
+                                                      inference::ServerMetadataResponse* response) {
+  response->set_name(serverName());
+  response->set_version(serverVersion());
+  return grpc::Status::OK;
+}
+
+grpc::Status GrpcInferenceServiceImpl::ModelMetadata(grpc::ServerContext*, const inference::ModelMetadataRequest* request,
+                                                     inference::ModelMetadataResponse* response) {
+  auto request_metrics = requestMetrics(manager_, metrics::Method::ModelMetadata, request->name(), request->version());
+  int64_t version = 0;
+  Status st = parseVersionString(request->version(), &version);
+  if (st.ok()) st = modelMetadata(manager_, request->name(), version, response);
+  request_metrics.done(st);
+  return toGrpc(st);
+}
+
+grpc::Status GrpcInferenceServiceImpl::ModelInfer(grpc::ServerContext*, const inference::ModelInferRequest* request,
+                                                  inference::ModelInferResponse* response) {
+  auto request_metrics =
+      requestMetrics(manager_, metrics::Method::ModelInfer, request->model_name(), request->model_version());
+  Status st = modelInfer(manager_, *request, response);
+  request_metrics.done(st);
+  if (!st.ok()) {
+    SERVING_LOG(debug, "ModelInfer on model {} version {} failed: {}", request->model_name(), request->model_version(),
+                st.message());
+    response->Clear();
+  }
+  return toGrpc(st);
+}
+
+grpc::Status GrpcInferenceServiceImpl::ModelStreamInfer(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<inference::ModelStreamInferResponse, inference::ModelInferRequest>* stream) {
+  inference::ModelInferRequest request;
+  while (!context->IsCancelled() && stream->Read(&request)) {
+    inference::ModelStreamInferResponse answer;
+    Status st = modelInfer(manager_, request, answer.mutable_infer_response());
+    if (!st.ok()) {
+      SERVING_LOG(debug, "ModelStreamInfer on model {} failed: {}", request.model_name(), st.message());
+      answer.clear_infer_response();
+      answer.set_error_message(st.message());
+    }
+    if (!stream->Write(answer)) break;
+    request.Clear();
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace ovms::api::kserve

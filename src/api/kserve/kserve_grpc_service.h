@@ -1,0 +1,39 @@
+#pragma once
+// inference.GRPCInferenceService (KServe v2 gRPC, §6.4).
+#include <atomic>
+
+#include "kserve/grpc_predict_v2.grpc.pb.h"
+#include "serving/model_manager.h"
+
+namespace ovms::api::kserve {
+
+class GrpcInferenceServiceImpl final : public inference::GRPCInferenceService::Service {
+ public:
+  // `live` is set by the server once the gRPC server is up (ServerLive).
+  GrpcInferenceServiceImpl(const serving::ModelManager& manager, const std::atomic<bool>& live)
+      : manager_(manager), live_(live) {}
+
+  grpc::Status ServerLive(grpc::ServerContext*, const inference::ServerLiveRequest*,
+                          inference::ServerLiveResponse*) override;
+  grpc::Status ServerReady(grpc::ServerContext*, const inference::ServerReadyRequest*,
+                           inference::ServerReadyResponse*) override;
+  grpc::Status ModelReady(grpc::ServerContext*, const inference::ModelReadyRequest*,
+                          inference::ModelReadyResponse*) override;
+  grpc::Status ServerMetadata(grpc::ServerContext*, const inference::ServerMetadataRequest*,
+                              inference::ServerMetadataResponse*) override;
+  grpc::Status ModelMetadata(grpc::ServerContext*, const inference::ModelMetadataRequest*,
+                             inference::ModelMetadataResponse*) override;
+  grpc::Status ModelInfer(grpc::ServerContext*, const inference::ModelInferRequest*,
+                          inference::ModelInferResponse*) override;
+  // Answers every request of the stream, in order, with {infer_response} or {error_message}.
+  // (OVMS only streams to MediaPipe graphs; here any model can be used.)
+  grpc::Status ModelStreamInfer(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<inference::ModelStreamInferResponse, inference::ModelInferRequest>*) override;
+
+ private:
+  const serving::ModelManager& manager_;
+  const std::atomic<bool>& live_;
+};
+
+}  // namespace ovms::api::kserve

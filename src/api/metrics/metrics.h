@@ -1,0 +1,129 @@
+#pragma once
+// Prometheus metrics (spec §8): the enabled metric families, the per model-version series (created
+// with value 0 when a version becomes AVAILABLE, kept when it retires), the text exposition served
+// at GET /metrics, and RequestMetrics, the one object each API handler creates per request.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "serving/cli.h"
+#include "serving/config_file.h"
+#include "serving/model_manager.h"
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace ovms::api::metrics {
+
+// Which families are on. `enabled` false = /metrics answers 400 and nothing is recorded.
+struct MetricsConfig {
+  bool enabled = false;
+  std::set<std::string> families;
+};
+
+// The families enabled without a metrics_list (§8), MediaPipe ones included.
+const std::vector<std::string>& defaultFamilies();
+
+// Builds the config from --metrics_enable/--metrics_list, or from config.json's `monitoring`
+// (the manager already rejected "both" and checked its list). An unknown family in the CLI list
+// fails with INVALID_METRICS_FAMILY_NAME-like CONFIG_FILE_INVALID (the server exits 1).
+Status resolveConfig(const serving::ServerSettings& settings, const serving::MetricsSettings& config_file,
+                     MetricsConfig* out);
+
+enum class Api { TensorFlowServing, KServe };
+enum class Interface { GRPC, REST };
+enum class Method { Predict, GetModelMetadata, GetModelStatus, ModelInfer, ModelMetadata, ModelReady };
+
+// Series of one model version (pointers owned by the prometheus registry; null = family off).
+struct VersionSeries {
+  // [api][interface][method-slot] with method-slot 0 = infer, 1 = metadata, 2 = status/ready.
+  prometheus::Counter* success[2][2][3] = {};
+  prometheus::Counter* fail[2][2][3] = {};
+  prometheus::Histogram* request_time[2] = {};
+  prometheus::Histogram* inference_time = nullptr;
+  prometheus::Histogram* wait_for_infer_req_time = nullptr;
+  prometheus::Gauge* streams = nullptr;
+  prometheus::Gauge* current_requests = nullptr;
+  prometheus::Gauge* infer_req_queue_size = nullptr;
+  prometheus::Gauge* infer_req_active = nullptr;
+};
+
+class ServerMetrics {
+ public:
+  explicit ServerMetrics(MetricsConfig config);
+  ~ServerMetrics();
+  bool enabled() const { return config_.enabled; }
+  bool familyEnabled(const std::string& family) const { return config_.families.count(family) > 0; }
+
+  // Creates (idempotently) every series of name/version at 0 and sets the gauges known at load.
+  void onVersionAvailable(const std::string& name, int64_t version, const serving::Servable& servable);
+  // Series of name/version, or nullptr when the version never became AVAILABLE.
+  const VersionSeries* find(const std::string& name, int64_t version) const;
+  // Any version's series of `name` (for GetModelStatus / ModelReady, whose series have no version).
+  const VersionSeries* findAny(const std::string& name) const;
+  // Prometheus text exposition (format 0.0.4). Refreshes ovms_infer_req_active from `manager` first.
+  std::string render(const serving::ModelManager& manager);
+
+ private:
+  MetricsConfig config_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* success_ = nullptr;
+  prometheus::Family<prometheus::Counter>* fail_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* request_time_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* inference_time_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* wait_time_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* streams_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* current_requests_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* queue_size_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* active_ = nullptr;
+  mutable std::mutex mutex_;  // guards series_
+  std::map<std::pair<std::string, int64_t>, std::unique_ptr<VersionSeries>> series_;
+};
+
+// The process-wide instance (nullptr until the server installs one; then for the process' life).
+void install(std::shared_ptr<ServerMetrics> metrics);
+ServerMetrics* instance();
+
+// Bucket boundaries of every histogram: floor(10 * 1.8^i), i = 0..32.
+const std::vector<double>& bucketBoundaries();
+
+// One request's metrics, created by the API handler on receipt. It resolves name/version the way
+// the request will (0 = default version); a request for an unknown model or version is not
+// counted (OVMS counts only requests that reached a model instance). On destruction it counts
+// success or failure (the status given to done(); none given = failure), and for Predict /
+// ModelInfer observes the request time (success only) and maintains ovms_current_requests.
+class RequestMetrics {
+ public:
+  RequestMetrics(const serving::ModelManager& manager, Api api, Interface interface, Method method,
+                 const std::string& name, int64_t version);
+  ~RequestMetrics();
+  RequestMetrics(const RequestMetrics&) = delete;
+  RequestMetrics& operator=(const RequestMetrics&) = delete;
+
+  void done(const Status& st) { ok_ = st.ok(); }
+  // Called by the inference path (on the handler's thread) after the engine ran: records the
+  // nireq wait and the engine time on the current thread's RequestMetrics, if any.
+  static void recordInference(uint64_t queue_wait_us, uint64_t inference_us);
+
+ private:
+  const VersionSeries* series_ = nullptr;
+  Api api_;
+  Interface interface_;
+  Method method_;
+  bool ok_ = false;
+  int64_t start_ns_ = 0;
+  RequestMetrics* previous_ = nullptr;
+};
+
+}  // namespace ovms::api::metrics

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs everything needed to build and test on a fresh Debian 12 machine (run as root, or with sudo).
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake ninja-build ccache git ca-certificates curl nodejs npm \
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
+  libboost1.81-dev rapidjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcxxopts-dev \
+  prometheus-cpp-dev libpugixml-dev libcurl4-openssl-dev libssl-dev libturbojpeg0-dev libpng-dev \
+  libonnx-dev libgtest-dev libgmock-dev \
+  python3 python3-grpcio python3-protobuf python3-numpy python3-pytest python3-onnx python3-pil \
+  >/dev/null
+echo "dependencies installed"
