@@ -10,7 +10,7 @@ echo "== tests (RelWithDebInfo)"
 ctest --test-dir "$root/build" -j "$jobs" --output-on-failure --timeout 900
 if [ "${OVMS_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
-  BUILD_DIR="$root/build-asan" bash "$root/tools/build.sh" -DCMAKE_BUILD_TYPE=Debug -DOVMS_SANITIZE=ON
+  BUILD_DIR="$root/build-asan" bash "$root/tools/build.sh" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOVMS_SANITIZE=ON
   echo "== tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0" \
   LSAN_OPTIONS="suppressions=$root/tools/lsan.supp:print_suppressions=0" \

@@ -57,12 +57,13 @@ Status decodeImages(const serving::Servable& servable, int input_index, const st
     range(d[2], &target.w_min, &target.w_max);
   }
   target.empty_image_status = empty_status;
-  // OVMS's isResizeSupported: images are resized only for an input whose layout is exactly NHWC
-  // (N?HWC for 5-D, "..." for custom nodes); the default N... needs images of the model's size.
+  // The reference behaviour (§7.4): any layout compatible with N...HWC (NHWC, N?HWC, the default
+  // N...) takes images, and static model H/W resize them. OVMS's own code resizes only for an
+  // explicit NHWC layout; resizing for the default layout too is what clients of §7.4 expect.
   const auto& layouts = servable.inputLayouts();
   const std::string layout = static_cast<size_t>(input_index) < layouts.size() ? layouts[input_index] : "N...";
   target.layout_is_nhwc_compatible = nhwcCompatible(layout);
-  target.layout_allows_resize = layout == "NHWC" || layout == "...";
+  target.layout_allows_resize = target.layout_is_nhwc_compatible;
   return image::decodeImagesToTensor(info.name, images, target, out);
 }
 

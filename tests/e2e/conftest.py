@@ -90,7 +90,8 @@ class OvmsServer:
         raise RuntimeError(f"model {model} not available in {timeout}s:\n{self.read_log()}")
 
     def read_log(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
 

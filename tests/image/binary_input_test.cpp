@@ -552,19 +552,20 @@ TEST(DecodeImagesToTensorErrors, ResolutionMismatchWithDynamicDims) {
   // resolution is checked before channels
   EXPECT_EQ(decodeImagesToTensor("x", {a, readFile("gray_alpha.png")}, target(Precision::U8, {2, -1, -1, 3}), &in).code(),
             StatusCode::BINARY_IMAGES_RESOLUTION_MISMATCH);
-  // any "-1" dim (here N) disables resizing, so the rule applies with static H/W too
-  EXPECT_EQ(decodeImagesToTensor("x", {a, b}, target(Precision::U8, {-1, 48, 64, 3}), &in).code(),
-            StatusCode::BINARY_IMAGES_RESOLUTION_MISMATCH);
+  // static H/W resize every image, whatever N is (§7.4)
+  ASSERT_TRUE(decodeImagesToTensor("x", {a, b}, target(Precision::U8, {-1, 48, 64, 3}), &in).ok());
+  EXPECT_EQ(in.tensor.shape, (ovms::engine::Shape{2, 48, 64, 3}));
 }
 
-TEST(DecodeImagesToTensorErrors, NoResizeWhenAnyDimIsDynamicOrLayoutForbidsIt) {
+TEST(DecodeImagesToTensorErrors, ResizeWithStaticHwOnlyAndWhenLayoutAllowsIt) {
   InferenceInput in;
   const std::string png = readFile("color.png");  // 64x48
-  EXPECT_EQ(decodeImagesToTensor("x", {png}, target(Precision::U8, {-1, 24, 32, 3}), &in).code(), StatusCode::INVALID_SHAPE);
-  EXPECT_EQ(decodeImagesToTensor("x", {png}, target(Precision::U8, {1, 24, 32, -1}), &in).code(), StatusCode::INVALID_SHAPE);
+  ASSERT_TRUE(decodeImagesToTensor("x", {png}, target(Precision::U8, {-1, 24, 32, 3}), &in).ok());
+  EXPECT_EQ(in.tensor.shape, (ovms::engine::Shape{1, 24, 32, 3}));
+  ASSERT_TRUE(decodeImagesToTensor("x", {png}, target(Precision::U8, {1, 24, 32, -1}), &in).ok());
   EXPECT_TRUE(decodeImagesToTensor("x", {png}, target(Precision::U8, {-1, 48, 64, 3}), &in).ok());
   auto t = target(Precision::U8, {1, 24, 32, 3});
-  t.layout_allows_resize = false;  // e.g. the default layout "N..."
+  t.layout_allows_resize = false;
   EXPECT_EQ(decodeImagesToTensor("x", {png}, t, &in).code(), StatusCode::INVALID_SHAPE);
   t.shape = {1, 48, 64, 3};
   EXPECT_TRUE(decodeImagesToTensor("x", {png}, t, &in).ok());

@@ -661,9 +661,9 @@ Status decodeImagesToTensor(const std::string& name, const std::vector<std::stri
   for (const auto& img : images)
     if (img.empty()) return target.empty_image_status;
 
-  // isResizeSupported: no "any" dim anywhere, and a layout of NHWC / N?HWC / unspecified.
-  const bool resize_supported = target.layout_allows_resize && batch.kind != Dim::ANY && height.kind != Dim::ANY &&
-                                width.kind != Dim::ANY && chans.kind != Dim::ANY;
+  // Static (or range) H and W: every image is resized to them (§7.4); -1 keeps the image size, and
+  // then all images of a batch must share one resolution.
+  const bool resize_supported = target.layout_allows_resize && height.kind != Dim::ANY && width.kind != Dim::ANY;
   if ((height.kind == Dim::STATIC && height.value <= 0) || (width.kind == Dim::STATIC && width.value <= 0))
     return StatusCode::INVALID_SHAPE;
 

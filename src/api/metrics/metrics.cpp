@@ -237,6 +237,13 @@ RequestMetrics::~RequestMetrics() {
   }
 }
 
+void RequestMetrics::discard() {
+  if (!series_) return;
+  t_current = previous_;
+  if (methodSlot(method_) == 0 && series_->current_requests) series_->current_requests->Decrement();
+  series_ = nullptr;
+}
+
 void RequestMetrics::recordInference(uint64_t queue_wait_us, uint64_t inference_us) {
   RequestMetrics* current = t_current;
   if (!current || !current->series_) return;

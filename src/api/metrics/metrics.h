@@ -112,6 +112,8 @@ class RequestMetrics {
   RequestMetrics& operator=(const RequestMetrics&) = delete;
 
   void done(const Status& st) { ok_ = st.ok(); }
+  // The request turned out not to reach the model (OVMS checks it before the lookup): count nothing.
+  void discard();
   // Called by the inference path (on the handler's thread) after the engine ran: records the
   // nireq wait and the engine time on the current thread's RequestMetrics, if any.
   static void recordInference(uint64_t queue_wait_us, uint64_t inference_us);

@@ -38,6 +38,8 @@ grpc::Status PredictionServiceImpl::GetModelMetadata(grpc::ServerContext*, const
   auto request_metrics = requestMetrics(manager_, metrics::Method::GetModelMetadata, request->model_spec());
   Status st = getModelMetadata(manager_, *request, response);
   request_metrics.done(st);
+  // OVMS validates the request before it looks the model up: such a request reaches no model.
+  if (st == StatusCode::MODEL_SPEC_MISSING || st == StatusCode::INVALID_SIGNATURE_DEF) request_metrics.discard();
   return toGrpc(st);
 }
 

@@ -7,6 +7,7 @@
 
 #include "engine/ir/detection_kernels.h"
 #include "engine/ir/op_registry.h"
+#include "engine/ir/roi_custom_ops.h"
 
 namespace ovms::engine::ir {
 namespace {
@@ -204,6 +205,7 @@ struct Domain {
     domain.Add(&prior_box);
     domain.Add(&detection_output);
     domain.Add(&nms);
+    addRoiCustomOps(domain);
   }
 };
 
