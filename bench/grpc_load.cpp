@@ -1,0 +1,242 @@
+// Closed-loop gRPC load for tensorflow.serving.PredictionService/Predict.
+// `--concurrency` calls are kept in flight (each one re-issued as soon as it completes), spread over
+// `--channels` TCP connections and `--threads` completion-queue threads, for `--seconds` or until
+// `--max-requests` have completed, whichever comes first. The PredictRequest (one FP32 input filled
+// with x[i] = ((i * 7919) % 1000) / 1000 - 0.5, sent as tensor_content) is serialized once and sent as
+// raw bytes through the generic stub, so the client's cost per call is small and the same for every
+// server. The first response is parsed and checked; after that only the gRPC status is checked.
+//
+//   grpc_load --target 127.0.0.1:9178 --model demo --input features --shape 1,4
+//             [--concurrency 8] [--channels 8] [--threads 1] [--seconds 10] [--warmup-seconds 1]
+//             [--max-requests 10000000]
+// Prints one JSON line: requests, errors, req_per_s, p50_ms, p90_ms, p99_ms, request/response bytes.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tensorflow_serving/apis/prediction_service.grpc.pb.h"
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Args {
+  std::string target = "127.0.0.1:9178";
+  std::string model = "demo";
+  std::string input = "features";
+  std::vector<int64_t> shape{1, 4};
+  int concurrency = 8;
+  int channels = -1;  // default: one per in-flight call, as independent clients would have
+  int threads = 1;
+  double seconds = 10;
+  double warmup_seconds = 1;
+  long max_requests = 10000000;
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: grpc_load --target HOST:PORT --model NAME --input NAME --shape D0,D1,.. [--concurrency N] "
+               "[--channels N] [--threads N] [--seconds S] [--warmup-seconds S] [--max-requests N]\n");
+  std::exit(64);
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    if (i + 1 >= argc) usage();
+    std::string v = argv[++i];
+    if (k == "--target") a.target = v;
+    else if (k == "--model") a.model = v;
+    else if (k == "--input") a.input = v;
+    else if (k == "--shape") {
+      a.shape.clear();
+      std::stringstream ss(v);
+      for (std::string d; std::getline(ss, d, ',');) a.shape.push_back(std::atoll(d.c_str()));
+    } else if (k == "--concurrency") a.concurrency = std::max(1, std::atoi(v.c_str()));
+    else if (k == "--channels") a.channels = std::max(1, std::atoi(v.c_str()));
+    else if (k == "--threads") a.threads = std::max(1, std::atoi(v.c_str()));
+    else if (k == "--seconds") a.seconds = std::atof(v.c_str());
+    else if (k == "--warmup-seconds") a.warmup_seconds = std::atof(v.c_str());
+    else if (k == "--max-requests") a.max_requests = std::max(1L, std::atol(v.c_str()));
+    else usage();
+  }
+  if (a.channels < 0) a.channels = a.concurrency;
+  a.threads = std::min(a.threads, a.concurrency);
+  a.channels = std::min(a.channels, a.concurrency);
+  return a;
+}
+
+const char* kMethod = "/tensorflow.serving.PredictionService/Predict";
+
+struct Call {
+  grpc::ClientContext ctx;
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<grpc::ByteBuffer>> reader;
+  Clock::time_point start;
+  grpc::GenericStub* stub = nullptr;
+};
+
+struct Shared {
+  std::atomic<long> issued{0};
+  std::atomic<bool> stop{false};
+};
+
+struct WorkerResult {
+  std::vector<double> latencies_ms;  // measured calls only (after warm-up)
+  long ok = 0, errors = 0;
+  std::string first_error;
+};
+
+std::shared_ptr<grpc::Channel> makeChannel(const std::string& target, int id) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(1 << 30);
+  args.SetMaxSendMessageSize(1 << 30);
+  args.SetInt("ovms.bench.channel_id", id);  // distinct args: a separate connection per channel
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a = parse(argc, argv);
+
+  tensorflow::serving::PredictRequest req;
+  req.mutable_model_spec()->set_name(a.model);
+  auto& t = (*req.mutable_inputs())[a.input];
+  t.set_dtype(tensorflow::DT_FLOAT);
+  int64_t n = 1;
+  for (auto d : a.shape) {
+    t.mutable_tensor_shape()->add_dim()->set_size(d);
+    n *= d;
+  }
+  std::vector<float> x(static_cast<size_t>(n));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 1000) / 1000.0f - 0.5f;
+  t.set_tensor_content(std::string(reinterpret_cast<const char*>(x.data()), x.size() * sizeof(float)));
+  std::string wire = req.SerializeAsString();
+  grpc::Slice slice(wire);
+  const grpc::ByteBuffer request_bytes(&slice, 1);
+
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
+  for (int c = 0; c < a.channels; ++c) {
+    channels.push_back(makeChannel(a.target, c));
+    stubs.push_back(std::make_unique<grpc::GenericStub>(channels.back()));
+  }
+
+  // One checked call first: the server must answer OK with at least one output.
+  size_t response_bytes = 0;
+  {
+    tensorflow::serving::PredictionService::Stub stub(channels[0]);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    tensorflow::serving::PredictResponse resp;
+    auto st = stub.Predict(&ctx, req, &resp);
+    if (!st.ok() || resp.outputs().empty()) {
+      std::fprintf(stderr, "grpc_load: check call to %s failed: %d %s\n", a.target.c_str(), st.error_code(),
+                   st.ok() ? "no outputs" : st.error_message().c_str());
+      return 2;
+    }
+    response_bytes = resp.ByteSizeLong();
+  }
+
+  Shared shared;
+  const auto t_start = Clock::now();
+  const auto t_measure = t_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.warmup_seconds));
+  const auto t_end = t_measure + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.seconds));
+  const auto hard_deadline = t_end + std::chrono::seconds(60);  // in-flight calls never outlive this
+
+  std::vector<WorkerResult> results(a.threads);
+  std::vector<std::thread> workers;
+  for (int w = 0; w < a.threads; ++w) {
+    workers.emplace_back([&, w] {
+      grpc::CompletionQueue cq;
+      WorkerResult& r = results[w];
+      r.latencies_ms.reserve(1 << 16);
+      auto issue = [&](grpc::GenericStub* stub) -> bool {
+        if (shared.stop.load(std::memory_order_relaxed) || Clock::now() >= t_end) return false;
+        if (shared.issued.fetch_add(1, std::memory_order_relaxed) >= a.max_requests) return false;
+        auto* call = new Call;
+        call->stub = stub;
+        call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+        call->start = Clock::now();
+        call->reader = stub->PrepareUnaryCall(&call->ctx, kMethod, request_bytes, &cq);
+        call->reader->StartCall();
+        call->reader->Finish(&call->response, &call->status, call);
+        return true;
+      };
+      int inflight = 0;
+      for (int i = w; i < a.concurrency; i += a.threads)
+        if (issue(stubs[i % a.channels].get())) ++inflight;
+      while (inflight > 0) {
+        void* tag = nullptr;
+        bool ok = false;
+        auto st = cq.AsyncNext(&tag, &ok, std::chrono::system_clock::now() + std::chrono::seconds(1));
+        if (st == grpc::CompletionQueue::TIMEOUT) {
+          if (Clock::now() > hard_deadline) break;
+          continue;
+        }
+        if (st == grpc::CompletionQueue::SHUTDOWN) break;
+        auto* call = static_cast<Call*>(tag);
+        --inflight;
+        auto done = Clock::now();
+        if (ok && call->status.ok()) {
+          ++r.ok;
+          if (call->start >= t_measure && done <= t_end)
+            r.latencies_ms.push_back(std::chrono::duration<double, std::milli>(done - call->start).count());
+        } else {
+          ++r.errors;
+          if (r.first_error.empty()) r.first_error = call->status.error_message();
+          if (r.errors > 100 && r.errors > r.ok) shared.stop = true;  // the server is failing: give up
+        }
+        auto* stub = call->stub;
+        delete call;
+        if (issue(stub)) ++inflight;
+      }
+      cq.Shutdown();
+      void* tag;
+      bool ok;
+      while (cq.Next(&tag, &ok)) delete static_cast<Call*>(tag);
+    });
+  }
+  for (auto& th : workers) th.join();
+  const double measured_s =
+      std::chrono::duration<double>(std::min(Clock::now(), t_end) - std::min(t_measure, Clock::now())).count();
+
+  std::vector<double> lat;
+  long ok = 0, errors = 0;
+  std::string first_error;
+  for (auto& r : results) {
+    lat.insert(lat.end(), r.latencies_ms.begin(), r.latencies_ms.end());
+    ok += r.ok;
+    errors += r.errors;
+    if (first_error.empty()) first_error = r.first_error;
+  }
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double p) {
+    if (lat.empty()) return 0.0;
+    return lat[std::min(lat.size() - 1, static_cast<size_t>(p * static_cast<double>(lat.size())))];
+  };
+  double rps = measured_s > 0 ? static_cast<double>(lat.size()) / measured_s : 0;
+  std::printf(
+      "{\"target\":\"%s\",\"model\":\"%s\",\"request_bytes\":%zu,\"response_bytes\":%zu,\"concurrency\":%d,\"channels\":%d,\"threads\":%d,"
+      "\"seconds\":%.2f,\"requests\":%zu,\"total_ok\":%ld,\"errors\":%ld,\"req_per_s\":%.1f,\"p50_ms\":%.3f,"
+      "\"p90_ms\":%.3f,\"p99_ms\":%.3f}\n",
+      a.target.c_str(), a.model.c_str(), wire.size(), response_bytes, a.concurrency, a.channels, a.threads, measured_s, lat.size(), ok,
+      errors, rps, pct(0.50), pct(0.90), pct(0.99));
+  if (errors) std::fprintf(stderr, "grpc_load: %ld errors, first: %s\n", errors, first_error.c_str());
+  return errors ? 1 : 0;
+}
