@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "engine/half.h"
 #include "engine/ir/op_registry.h"
 #include "ir_test_util.h"
 
@@ -68,13 +69,13 @@ std::vector<float> toNchw(const Image& img, int H, int W, int cx0 = 0, int cy0 =
 
 Tensor toF16(std::vector<int64_t> shape, const std::vector<float>& v) {
   std::vector<uint16_t> h(v.size());
-  for (size_t k = 0; k < v.size(); ++k) h[k] = ir::floatToHalf(v[k]);
+  for (size_t k = 0; k < v.size(); ++k) h[k] = ovms::engine::floatToHalf(v[k]);
   return Tensor::make(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16, std::move(shape), h);
 }
 std::vector<float> fromF16(const Tensor& t) {
   auto h = t.as<uint16_t>();
   std::vector<float> r(h.size());
-  for (size_t k = 0; k < h.size(); ++k) r[k] = ir::halfToFloat(h[k]);
+  for (size_t k = 0; k < h.size(); ++k) r[k] = ovms::engine::halfToFloat(h[k]);
   return r;
 }
 

@@ -4,7 +4,7 @@
 #include <array>
 #include <sstream>
 
-#include "engine/ir/op_registry.h"
+#include "engine/half.h"
 #include "ops_test_common.h"
 
 using namespace irtest;
@@ -113,13 +113,13 @@ TEST(IrOpsRoi, RoiPoolingF64AndF16Types) {
     auto r = b.param("rois", "f16", {1, 5});
     b.result(b.op("ROIPooling", "opset2", {{"pooled_h", "2"}, {"pooled_w", "2"}, {"spatial_scale", "0.5"}}, {f, r}, {{1, 1, 2, 2}}, "f16"));
     std::vector<uint16_t> fh, rh;
-    for (float v : kMap) fh.push_back(ovms::engine::ir::floatToHalf(v));
-    for (float v : {0.f, 1.f, 1.f, 6.f, 6.f}) rh.push_back(ovms::engine::ir::floatToHalf(v));
+    for (float v : kMap) fh.push_back(ovms::engine::floatToHalf(v));
+    for (float v : {0.f, 1.f, 1.f, 6.f, 6.f}) rh.push_back(ovms::engine::floatToHalf(v));
     auto out = runAll(b, {{"feat", Tensor::make(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16, {1, 1, 4, 4}, fh)},
                           {"rois", Tensor::make(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16, {1, 5}, rh)}});
     ASSERT_EQ(out[0].type, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16);
     std::vector<float> got;
-    for (uint16_t h : out[0].as<uint16_t>()) got.push_back(ovms::engine::ir::halfToFloat(h));
+    for (uint16_t h : out[0].as<uint16_t>()) got.push_back(ovms::engine::halfToFloat(h));
     expectNear(got, {8, 8, 6, 4});
   }
 }

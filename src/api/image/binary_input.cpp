@@ -12,11 +12,14 @@
 #include <type_traits>
 #include <utility>
 
+#include "engine/half.h"
 #include "serving/servable.h"
 
 namespace ovms::api::image {
 namespace {
 
+using engine::floatToHalf;
+using engine::halfToFloat;
 using engine::Precision;
 
 // ------------------------------------------------------------------------------------------------
@@ -43,25 +46,6 @@ size_t depthSize(Precision p) {
 }
 
 bool isSupportedPrecision(Precision p) { return depthSize(p) != 0; }
-
-// float → IEEE half, round to nearest even (what cv::float16_t / F16C do).
-uint16_t floatToHalf(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  const uint32_t sign = (x >> 16) & 0x8000u;
-  x &= 0x7fffffffu;
-  if (x >= 0x7f800000u) return static_cast<uint16_t>(sign | (x > 0x7f800000u ? 0x7e00u : 0x7c00u));
-  if (x >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // >= 65520 rounds to inf
-  if (x < 0x38800000u) {                                              // below 2^-14: subnormal half
-    float a;
-    std::memcpy(&a, &x, 4);
-    const float scaled = a * 16777216.0f;  // 2^24: units of the smallest subnormal
-    return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(scaled)));
-  }
-  const uint32_t odd = (x >> 13) & 1u;
-  x += 0xc8000fffu + odd;  // rebias exponent 127 → 15, round half to even
-  return static_cast<uint16_t>(sign | (x >> 13));
-}
 
 // saturate_cast<T>(double) as OpenCV does it: round half to even (cvRound), then clamp.
 template <typename T>
@@ -288,33 +272,6 @@ bool convertFrom(const S* src, size_t n, Precision to, uint8_t* dst) {
     default:
       return false;
   }
-}
-
-float halfToFloat(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {
-      exp = 127 - 15 + 1;
-      while ((mant & 0x400u) == 0) {
-        mant <<= 1;
-        --exp;
-      }
-      mant &= 0x3ffu;
-      bits = sign | (exp << 23) | (mant << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
 }
 
 // ------------------------------------------------------------------------------------------------

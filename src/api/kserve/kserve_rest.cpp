@@ -14,6 +14,7 @@
 #include "api/metrics/metrics.h"
 #include "api/rest_router.h"
 #include "common/logging.h"
+#include "engine/half.h"
 
 namespace ovms::api::kserve {
 
@@ -320,40 +321,6 @@ void writeDouble(PrettyWriter& w, double v) {
   }
 }
 
-float halfToFloat(uint16_t h) {
-  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: renormalise
-      exp = 127 - 15 + 1;
-      while (!(mant & 0x400u)) {
-        mant <<= 1;
-        --exp;
-      }
-      mant &= 0x3ffu;
-      bits = sign | (exp << 23) | (mant << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
-float bf16ToFloat(uint16_t b) {
-  uint32_t bits = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
 template <typename T>
 T at(const uint8_t* data, size_t i) {
   T v;
@@ -385,8 +352,8 @@ Status writeData(PrettyWriter& w, const engine::TensorView& t) {
     switch (t.precision) {
       case Precision::FP32: writeDouble(w, static_cast<double>(at<float>(data, i))); break;
       case Precision::FP64: writeDouble(w, at<double>(data, i)); break;
-      case Precision::FP16: writeDouble(w, static_cast<double>(halfToFloat(at<uint16_t>(data, i)))); break;
-      case Precision::BF16: writeDouble(w, static_cast<double>(bf16ToFloat(at<uint16_t>(data, i)))); break;
+      case Precision::FP16: writeDouble(w, static_cast<double>(engine::halfToFloat(at<uint16_t>(data, i)))); break;
+      case Precision::BF16: writeDouble(w, static_cast<double>(engine::bf16ToFloat(at<uint16_t>(data, i)))); break;
       case Precision::I8: w.Int(at<int8_t>(data, i)); break;
       case Precision::I16: w.Int(at<int16_t>(data, i)); break;
       case Precision::I32: w.Int(at<int32_t>(data, i)); break;

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "engine/half.h"
+
 namespace ovms::api::tfs {
 
 using engine::Precision;
@@ -116,37 +118,12 @@ Res convF64(const Value& v, double* out) {
   return kResOk;
 }
 
-uint16_t floatToHalf(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  uint32_t sign = (x >> 16) & 0x8000u;
-  uint32_t exp = (x >> 23) & 0xffu;
-  uint32_t mant = x & 0x7fffffu;
-  if (exp == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0u));
-  int e = static_cast<int>(exp) - 127 + 15;
-  if (e >= 0x1f) return static_cast<uint16_t>(sign | 0x7c00u);
-  if (e <= 0) {
-    if (e < -10) return static_cast<uint16_t>(sign);
-    mant |= 0x800000u;
-    int shift = 14 - e;
-    uint32_t h = mant >> shift;
-    uint32_t rem = mant & ((1u << shift) - 1);
-    uint32_t half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (h & 1u))) ++h;
-    return static_cast<uint16_t>(sign | h);
-  }
-  uint32_t h = (static_cast<uint32_t>(e) << 10) | (mant >> 13);
-  uint32_t rem = mant & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is correct
-  return static_cast<uint16_t>(sign | h);
-}
-
 Res convF16(const Value& v, uint16_t* out) {
   float f;
   Res r = convF32(v, &f);
   if (r != kResOk) return r;
-  uint16_t h = floatToHalf(f);
-  if ((h & 0x7fffu) == 0x7c00u) return kResBad;  // overflow
+  uint16_t h = engine::floatToHalf(f);
+  if ((h & 0x7fffu) == 0x7c00u) return kResBad;  // out of FP16 range (rounds to inf): rejected, not saturated
   *out = h;
   return kResOk;
 }
@@ -155,11 +132,8 @@ Res convBF16(const Value& v, uint16_t* out) {
   float f;
   Res r = convF32(v, &f);
   if (r != kResOk) return r;
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  x += 0x7fffu + ((x >> 16) & 1u);
-  uint16_t h = static_cast<uint16_t>(x >> 16);
-  if ((h & 0x7fffu) == 0x7f80u) return kResBad;
+  uint16_t h = engine::floatToBf16(f);
+  if ((h & 0x7fffu) == 0x7f80u) return kResBad;  // out of BF16 range (rounds to inf): rejected, not saturated
   *out = h;
   return kResOk;
 }

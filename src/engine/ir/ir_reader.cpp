@@ -30,6 +30,7 @@
 
 #include <pugixml.hpp>
 
+#include "engine/half.h"
 #include "engine/ir/ir_model.h"
 #include "engine/ir/op_registry.h"
 

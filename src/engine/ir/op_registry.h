@@ -41,11 +41,6 @@ bool isFloatOnnx(int32_t t);
 bool isIntegerOnnx(int32_t t);
 const char* onnxTypeName(int32_t t);
 
-float halfToFloat(uint16_t h);
-uint16_t floatToHalf(float f);
-float bf16ToFloat(uint16_t h);
-uint16_t floatToBf16(float f);
-
 // ---------------------------------------------------------------------------------------------------------
 // Compile-time constant data, stored in its ONNX compute type.
 struct ConstData {

@@ -1,6 +1,7 @@
 // Element-wise ops: arithmetic with numpy broadcasting, comparisons, logical ops, activations, Convert, Select.
 #include <cmath>
 
+#include "engine/half.h"
 #include "engine/ir/op_registry.h"
 
 namespace ovms::engine::ir {
