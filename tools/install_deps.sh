@@ -6,11 +6,15 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  build-essential cmake ninja-build ccache git ca-certificates curl nodejs npm \
+  build-essential cmake ninja-build ccache git ca-certificates curl \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
   libboost1.81-dev rapidjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcxxopts-dev \
   prometheus-cpp-dev libpugixml-dev libcurl4-openssl-dev libssl-dev libturbojpeg0-dev libpng-dev \
   libonnx-dev libgtest-dev libgmock-dev \
   python3 python3-grpcio python3-protobuf python3-numpy python3-pytest python3-onnx python3-pil \
   >/dev/null
+# npm fetches ONNX Runtime; machines that ship their own Node.js (with npm) keep it.
+if ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
 echo "dependencies installed"

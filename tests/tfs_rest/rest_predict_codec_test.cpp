@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <type_traits>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -255,6 +260,24 @@ TEST(TfsRestParse, NestingLimit) {
   EXPECT_TRUE(p.status.ok());
 }
 
+TEST(TfsRestParse, NestingLimitAtEveryAlignment) {
+  // Brackets separated by whitespace runs of every length, so they fall on every byte of the
+  // nesting scan's 8-byte steps; strings with escaped quotes and brackets of every length too.
+  for (int pad = 0; pad < 20; ++pad) {
+    auto body = [pad](int arrays) {
+      std::string b = R"({"signature_name":")" + std::string(pad, '[') + R"(\"[{", "inputs":)";
+      for (int i = 0; i < arrays; ++i) b += "[" + std::string((i + pad) % 17, ' ');
+      b += "1";
+      for (int i = 0; i < arrays; ++i) b += std::string((i * pad) % 11, ' ') + "]";
+      return b + std::string(pad, ' ') + "}";
+    };
+    auto p = parse(body(99), kOneInput);
+    ASSERT_TRUE(p.status.ok()) << pad << " " << p.status.message();
+    EXPECT_EQ(p.request.inputs[0].tensor.shape.size(), 99u);
+    EXPECT_EQ(parse(body(100), kOneInput).status.code(), StatusCode::JSON_INVALID) << pad;
+  }
+}
+
 // ------------------------------------------------------------------------------------------------
 // Request: value conversion
 
@@ -471,6 +494,119 @@ TEST(TfsRestResponse, FloatFormatting) {
   EXPECT_EQ(formatDouble(1.0 / 3), "0.33333333333333331");
   EXPECT_EQ(formatDouble(1e100), "1e+100");
   EXPECT_EQ(formatDouble(42.0), "42.0");
+}
+
+// Test-only references for formatFloat / formatDouble: the printf-based definition of TF Serving's
+// WriteDecimal ("%.6g", then max_digits10 digits if that does not round-trip, ".0" for plain
+// integers), and the previous to_chars implementation (always "%.6g" + from_chars check).
+template <typename T>
+std::string referenceDecimalPrintf(T v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v < 0 ? "-Infinity" : "Infinity";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.6g", static_cast<double>(v));
+  T back = std::is_same_v<T, float> ? static_cast<T>(std::strtof(buf, nullptr)) : static_cast<T>(std::strtod(buf, nullptr));
+  if (back != v) {
+    std::snprintf(buf, sizeof(buf), "%.*g", std::numeric_limits<T>::max_digits10, static_cast<double>(v));
+  }
+  std::string s(buf);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+template <typename T>
+std::string referenceDecimalToChars(T v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v < 0 ? "-Infinity" : "Infinity";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof(buf), static_cast<double>(v), std::chars_format::general, 6);
+  T back{};
+  auto parsed = std::from_chars(buf, res.ptr, back);
+  if (parsed.ec != std::errc() || back != v)
+    res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general, std::numeric_limits<T>::max_digits10);
+  std::string s(buf, res.ptr);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+TEST(TfsRestResponse, FloatFormattingMatchesPrintfReference) {
+  std::mt19937_64 rng(20261125);
+  size_t checked = 0, failures = 0;
+  auto check = [&](float v) {
+    ++checked;
+    std::string got = formatFloat(v);
+    std::string want = referenceDecimalPrintf(v);
+    if (got != want || got != referenceDecimalToChars(v)) {
+      if (++failures <= 20) {
+        uint32_t bits;
+        std::memcpy(&bits, &v, 4);
+        ADD_FAILURE() << "bits 0x" << std::hex << bits << ": got " << got << ", printf reference " << want;
+      }
+    }
+  };
+  auto fromBits = [](uint32_t b) {
+    float f;
+    std::memcpy(&f, &b, 4);
+    return f;
+  };
+  // Random bit patterns: every exponent, subnormals, NaN payloads, infinities.
+  for (int i = 0; i < 2000000; ++i) check(fromBits(static_cast<uint32_t>(rng())));
+  // A strided sweep over all 2^32 patterns.
+  for (uint64_t b = 0; b < (1ULL << 32); b += 1021) check(fromBits(static_cast<uint32_t>(b)));
+  // Typical tensor values, integers, tiny and huge magnitudes, values near powers of ten.
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> ints(-20000000, 20000000);
+  std::uniform_int_distribution<int> exps(-45, 38);
+  for (int i = 0; i < 1000000; ++i) {
+    float u = unit(rng);
+    check(u);
+    check(u + 1.0f);
+    check(static_cast<float>(ints(rng)));
+    check(u * std::pow(10.0f, static_cast<float>(exps(rng))));
+    check(static_cast<float>(std::round(u * 1e6) / 1e6));  // 6-digit decimals
+  }
+  for (int e = -45; e <= 38; ++e) {
+    float p = static_cast<float>(std::pow(10.0, e));
+    for (float q = p, n = 0; n < 64; ++n) {
+      check(q);
+      check(-q);
+      q = std::nextafter(q, std::numeric_limits<float>::infinity());
+    }
+    for (float q = p, n = 0; n < 64; ++n) {
+      check(q);
+      q = std::nextafter(q, 0.0f);
+    }
+  }
+  for (uint32_t b = 0; b < 100000; ++b) check(fromBits(b));                // smallest subnormals
+  for (uint32_t b = 0x007f0000; b < 0x00810000; ++b) check(fromBits(b));   // subnormal / normal boundary
+  for (float f : {0.0f, -0.0f, std::numeric_limits<float>::min(), std::numeric_limits<float>::max(),
+                  std::numeric_limits<float>::lowest(), std::numeric_limits<float>::denorm_min(),
+                  std::numeric_limits<float>::epsilon(), std::numeric_limits<float>::infinity(),
+                  -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+                  -std::numeric_limits<float>::quiet_NaN(), 999999.5f, 9999995.0f, 0.0001f, 0.00001f, 100000.0f,
+                  1000000.0f, 999999.0f, 1e-5f, 9.999995e-5f})
+    check(f);
+  EXPECT_EQ(failures, 0u) << "of " << checked;
+  std::printf("formatFloat checked against the printf reference on %zu values\n", checked);
+}
+
+TEST(TfsRestResponse, DoubleFormattingMatchesPrintfReference) {
+  std::mt19937_64 rng(7);
+  size_t failures = 0;
+  auto check = [&](double v) {
+    std::string got = formatDouble(v);
+    if (got != referenceDecimalPrintf(v) && ++failures <= 20) ADD_FAILURE() << got << " vs " << referenceDecimalPrintf(v);
+  };
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  for (int i = 0; i < 300000; ++i) {
+    uint64_t b = rng();
+    double d;
+    std::memcpy(&d, &b, 8);
+    check(d);
+    check(unit(rng));
+    check(static_cast<double>(static_cast<float>(unit(rng))));
+  }
+  EXPECT_EQ(failures, 0u);
 }
 
 TEST(TfsRestResponse, RowSingleOutput) {

@@ -5,6 +5,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -25,6 +26,19 @@ namespace {
 
 constexpr int kMaxJsonDepth = 100;
 
+// True if any byte of the 8 at p is a quote or a bracket/brace (exact, no false negatives; a
+// false positive only costs the bytewise scan of these 8 bytes).
+inline bool mayHoldStructural(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  auto hasByte = [x](unsigned char c) {
+    uint64_t v = x ^ (kOnes * c);
+    return ((v - kOnes) & ~v & kHigh) != 0;
+  };
+  return hasByte('"') | hasByte('[') | hasByte('{') | hasByte(']') | hasByte('}');
+}
+
 // Containers nested deeper than kMaxJsonDepth -> JSON_INVALID (and rapidjson's recursive parser
 // never sees pathological nesting).
 bool nestingTooDeep(std::string_view s) {
@@ -32,6 +46,9 @@ bool nestingTooDeep(std::string_view s) {
   const char* p = s.data();
   const char* end = p + s.size();
   while (p < end) {
+    // Numbers, commas and whitespace make up almost all of a tensor body: skip them 8 bytes at a time.
+    while (end - p >= 8 && !mayHoldStructural(p)) p += 8;
+    if (p == end) break;
     char c = *p++;
     if (c == '"') {
       while (p < end) {
@@ -378,7 +395,14 @@ void str(PrettyWriter& w, const std::string& s) { w.String(s.data(), static_cast
 Status makeInferResponse(const std::string& model_name, int64_t version, const RestInferRequest& request,
                          const serving::InferenceResponse& response, std::string* body, size_t* json_length,
                          bool* has_binary) {
-  rapidjson::StringBuffer buffer;
+  // Reserve about what the text will take (numbers up to ~24 bytes each) so the buffer does not
+  // regrow and copy itself a dozen times for a large tensor.
+  size_t estimate = 1024;
+  for (const auto& out : response.outputs) {
+    size_t es = engine::elementSize(out.tensor.precision);
+    if (es) estimate += out.tensor.bytes / es * 24;
+  }
+  rapidjson::StringBuffer buffer(nullptr, std::min<size_t>(estimate, size_t{1} << 30));
   PrettyWriter w(buffer);
   w.SetIndent(' ', 4);
   w.SetFormatOptions(rapidjson::kFormatSingleLineArray);

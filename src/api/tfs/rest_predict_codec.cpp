@@ -4,6 +4,7 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -29,6 +30,19 @@ constexpr uint64_t kMaxTensorBytes = 1ULL << 36;
 // Result of converting one JSON leaf.
 enum Res : int { kResOk = 0, kResBad = 1, kResBinary = 2 };
 
+// True if any byte of the 8 at p is a quote or a bracket/brace (exact, no false negatives; a
+// false positive only costs the bytewise scan of these 8 bytes).
+inline bool mayHoldStructural(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  auto hasByte = [x](unsigned char c) {
+    uint64_t v = x ^ (kOnes * c);
+    return ((v - kOnes) & ~v & kHigh) != 0;
+  };
+  return hasByte('"') | hasByte('[') | hasByte('{') | hasByte(']') | hasByte('}');
+}
+
 // Containers nested deeper than kMaxJsonDepth. A cheap scan that also keeps rapidjson's
 // recursive parser away from pathological nesting.
 bool nestingTooDeep(std::string_view s) {
@@ -36,6 +50,9 @@ bool nestingTooDeep(std::string_view s) {
   const char* p = s.data();
   const char* end = p + s.size();
   while (p < end) {
+    // Numbers, commas and whitespace make up almost all of a tensor body: skip them 8 bytes at a time.
+    while (end - p >= 8 && !mayHoldStructural(p)) p += 8;
+    if (p == end) break;
     char c = *p++;
     switch (c) {
       case '"':
@@ -368,6 +385,85 @@ Status parseColumn(const Value& node, const std::vector<engine::TensorInfo>& mod
 
 using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
 
+// Appends ".0" to a number written without '.' or exponent ("5" -> "5.0").
+size_t appendPointZero(char* buf, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (buf[i] == '.' || buf[i] == 'e') return n;
+  buf[n++] = '.';
+  buf[n++] = '0';
+  return n;
+}
+
+// Fast path of formatDecimal<float> for finite normal floats (and zero). The shortest round-trip
+// digits of a float (std::to_chars, Ryu) have at most 6 significant digits exactly when "%.6g"
+// round-trips, and then they are "%.6g"'s digits: the float's rounding interval (half an ulp,
+// < 6e-8 relative) is far narrower than half a step of 6 significant digits (> 5e-7 relative), so
+// the 6-digit decimal nearest to the value is the shortest one. Only subnormals (wider relative
+// interval) break that argument; they take the slow path. Returns 0 if the caller must fall back
+// (more than 6 digits, or subnormal). The text is laid out exactly like printf's %g with precision 6.
+size_t formatFloatShortG6(float v, char* buf) {
+  if (v != 0.0f && std::fabs(v) < std::numeric_limits<float>::min()) return 0;
+  char sci[32];
+  auto res = std::to_chars(sci, sci + sizeof(sci), v, std::chars_format::scientific);
+  if (res.ec != std::errc()) return 0;
+  // sci = [-]d[.ddd]e(+|-)XX[X]
+  const char* p = sci;
+  const char* end = res.ptr;
+  bool negative = false;
+  if (*p == '-') {
+    negative = true;
+    ++p;
+  }
+  char digits[16];
+  int k = 0;
+  while (p < end && *p != 'e') {
+    if (*p != '.') {
+      if (k == 6) return 0;  // 7+ significant digits: "%.6g" does not round-trip
+      digits[k++] = *p;
+    }
+    ++p;
+  }
+  if (p == end) return 0;
+  ++p;  // 'e'
+  bool exp_negative = *p == '-';
+  ++p;
+  int x = 0;
+  for (; p < end; ++p) x = x * 10 + (*p - '0');
+  if (exp_negative) x = -x;
+  // Ryu's shortest digits carry no trailing zeros (except the single "0" of zero).
+  char* o = buf;
+  if (negative) *o++ = '-';
+  if (x >= -4 && x < 6) {
+    // Fixed notation, trailing zeros dropped (they already are).
+    if (x >= 0) {
+      int int_digits = x + 1;
+      for (int i = 0; i < int_digits; ++i) *o++ = i < k ? digits[i] : '0';
+      if (k > int_digits) {
+        *o++ = '.';
+        for (int i = int_digits; i < k; ++i) *o++ = digits[i];
+      }
+    } else {
+      *o++ = '0';
+      *o++ = '.';
+      for (int i = 0; i < -x - 1; ++i) *o++ = '0';
+      for (int i = 0; i < k; ++i) *o++ = digits[i];
+    }
+  } else {
+    *o++ = digits[0];
+    if (k > 1) {
+      *o++ = '.';
+      for (int i = 1; i < k; ++i) *o++ = digits[i];
+    }
+    *o++ = 'e';
+    *o++ = x < 0 ? '-' : '+';
+    int ax = x < 0 ? -x : x;
+    if (ax >= 100) *o++ = static_cast<char>('0' + ax / 100);
+    *o++ = static_cast<char>('0' + ax / 10 % 10);
+    *o++ = static_cast<char>('0' + ax % 10);
+  }
+  return appendPointZero(buf, static_cast<size_t>(o - buf));
+}
+
 template <typename T>
 size_t formatDecimal(T v, char* buf) {  // buf >= 40 chars
   if (std::isnan(v)) {
@@ -383,24 +479,21 @@ size_t formatDecimal(T v, char* buf) {  // buf >= 40 chars
     return 8;
   }
   char* end = buf + 40;
+  if constexpr (std::is_same_v<T, float>) {
+    if (size_t n = formatFloatShortG6(v, buf)) return n;
+    if (std::fabs(v) >= std::numeric_limits<float>::min()) {
+      // Normal float with more than 6 shortest digits: "%.6g" cannot round-trip, skip the attempt.
+      auto res = std::to_chars(buf, end, v, std::chars_format::general, std::numeric_limits<T>::max_digits10);
+      return appendPointZero(buf, static_cast<size_t>(res.ptr - buf));
+    }
+  }
   auto res = std::to_chars(buf, end, static_cast<double>(v), std::chars_format::general, 6);
   T back{};
   auto parsed = std::from_chars(buf, res.ptr, back);
   if (parsed.ec != std::errc() || back != v) {
     res = std::to_chars(buf, end, v, std::chars_format::general, std::numeric_limits<T>::max_digits10);
   }
-  size_t n = static_cast<size_t>(res.ptr - buf);
-  bool plain = true;
-  for (size_t i = 0; i < n; ++i)
-    if (buf[i] == '.' || buf[i] == 'e') {
-      plain = false;
-      break;
-    }
-  if (plain) {
-    buf[n++] = '.';
-    buf[n++] = '0';
-  }
-  return n;
+  return appendPointZero(buf, static_cast<size_t>(res.ptr - buf));
 }
 
 struct OutputCursor {
@@ -558,7 +651,11 @@ Status makePredictResponse(const serving::InferenceResponse& response, RestOrder
     Status s = prepareOutput(response.outputs[i], &cursors[i]);
     if (!s.ok()) return s;
   }
-  rapidjson::StringBuffer buffer;
+  // Reserve about what the text will take (pretty-printed numbers, ~10-14 bytes each) so the
+  // buffer does not regrow and copy itself a dozen times for a large tensor.
+  size_t estimate = 256;
+  for (const auto& c : cursors) estimate += 16 * static_cast<size_t>(engine::elementCount(c.out->tensor.shape));
+  rapidjson::StringBuffer buffer(nullptr, std::min<size_t>(estimate, size_t{1} << 30));
   Writer writer(buffer);
   const bool elements_are_objects = cursors.size() > 1;
   writer.StartObject();
