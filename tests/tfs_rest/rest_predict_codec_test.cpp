@@ -577,6 +577,12 @@ TEST(TfsRestResponse, FloatFormattingMatchesPrintfReference) {
       q = std::nextafter(q, 0.0f);
     }
   }
+  // Exact halfway cases at 9 significant digits (rounded half to even by printf).
+  for (int i = 0; i < 4096; ++i) {
+    for (float f : {4194303.0f - i, 2097151.0f - i, 1048575.0f - i, 524287.0f - i})
+      for (float step = 0.5f; step >= 1.0f / 64; step /= 2)
+        for (float add = step; add < 1.0f; add += 2 * step) check(f + add);
+  }
   for (uint32_t b = 0; b < 100000; ++b) check(fromBits(b));                // smallest subnormals
   for (uint32_t b = 0x007f0000; b < 0x00810000; ++b) check(fromBits(b));   // subnormal / normal boundary
   for (float f : {0.0f, -0.0f, std::numeric_limits<float>::min(), std::numeric_limits<float>::max(),

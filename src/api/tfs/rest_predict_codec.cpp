@@ -464,6 +464,72 @@ size_t formatFloatShortG6(float v, char* buf) {
   return appendPointZero(buf, static_cast<size_t>(o - buf));
 }
 
+// "%.9g" of a float, exactly as printf prints it, computed with integers for normal floats in
+// [1e-3, 2^24) (the usual range of tensor values): value = m * 2^-sh exactly, so
+// value * 10^s = (m * 10^s) / 2^sh with a remainder, rounded half to even like glibc's printf.
+// Returns 0 for values outside that range (the caller falls back to std::to_chars).
+size_t formatFloatG9(float v, char* buf) {
+  static constexpr uint64_t kPow10[] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+                                        10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+                                        100000000000ULL, 1000000000000ULL};
+  float a = std::fabs(v);
+  if (!(a >= 1e-3f && a < 16777216.0f)) return 0;
+  int e2 = 0;
+  float frac = std::frexp(a, &e2);                               // a = frac * 2^e2, frac in [0.5, 1)
+  uint64_t m = static_cast<uint64_t>(std::ldexp(frac, 24));      // exact: 24-bit mantissa
+  int sh = 24 - e2;                                              // a = m / 2^sh, sh in [1, 34]
+  if (sh < 1 || sh > 63) return 0;
+  int x = static_cast<int>(std::floor(std::log10(static_cast<double>(a))));  // decimal exponent guess
+  uint64_t q = 0, r = 0;
+  for (int tries = 0; tries < 3; ++tries) {
+    int s10 = 8 - x;
+    if (s10 < 0 || s10 > 11) return 0;
+    uint64_t num = m * kPow10[s10];  // < 2^24 * 10^11 < 2^61
+    q = num >> sh;
+    r = num & ((uint64_t{1} << sh) - 1);
+    if (q >= 1000000000ULL) {
+      ++x;
+    } else if (q < 100000000ULL) {
+      --x;
+    } else {
+      break;
+    }
+  }
+  if (q < 100000000ULL || q >= 1000000000ULL) return 0;
+  uint64_t half = uint64_t{1} << (sh - 1);
+  if (r > half || (r == half && (q & 1))) ++q;
+  if (q == 1000000000ULL) {
+    q = 100000000ULL;
+    ++x;
+  }
+  char digits[9];
+  for (int i = 8; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + q % 10);
+    q /= 10;
+  }
+  int k = 9;
+  while (k > 1 && digits[k - 1] == '0') --k;  // %g drops trailing zeros
+  char* o = buf;
+  if (v < 0) *o++ = '-';
+  if (x >= -4 && x < 9) {
+    if (x >= 0) {
+      for (int i = 0; i <= x; ++i) *o++ = i < k ? digits[i] : '0';
+      if (k > x + 1) {
+        *o++ = '.';
+        for (int i = x + 1; i < k; ++i) *o++ = digits[i];
+      }
+    } else {
+      *o++ = '0';
+      *o++ = '.';
+      for (int i = 0; i < -x - 1; ++i) *o++ = '0';
+      for (int i = 0; i < k; ++i) *o++ = digits[i];
+    }
+  } else {
+    return 0;  // not reached for the range above; leave exponent forms to std::to_chars
+  }
+  return appendPointZero(buf, static_cast<size_t>(o - buf));
+}
+
 template <typename T>
 size_t formatDecimal(T v, char* buf) {  // buf >= 40 chars
   if (std::isnan(v)) {
@@ -483,6 +549,7 @@ size_t formatDecimal(T v, char* buf) {  // buf >= 40 chars
     if (size_t n = formatFloatShortG6(v, buf)) return n;
     if (std::fabs(v) >= std::numeric_limits<float>::min()) {
       // Normal float with more than 6 shortest digits: "%.6g" cannot round-trip, skip the attempt.
+      if (size_t n = formatFloatG9(v, buf)) return n;
       auto res = std::to_chars(buf, end, v, std::chars_format::general, std::numeric_limits<T>::max_digits10);
       return appendPointZero(buf, static_cast<size_t>(res.ptr - buf));
     }
