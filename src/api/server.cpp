@@ -160,7 +160,15 @@ int runServer(const serving::ServerSettings& settings) {
 
   auto shutdownAll = [&] {
     if (rest_server) rest_server->stop();
-    if (grpc_server) grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    if (grpc_server) {
+      grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      // All calls have finished. Destroying the server runs grpc_shutdown(), which in gRPC 1.51 can
+      // wait ~10 s for an executor thread sleeping in epoll_wait; the process is about to exit, so
+      // the object is kept (reachable, not leaked) instead.
+      static grpc::Server* finished_server = nullptr;
+      finished_server = grpc_server.release();
+      (void)finished_server;
+    }
     manager.stop();
   };
 

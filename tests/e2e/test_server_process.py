@@ -128,31 +128,47 @@ def test_broken_version_falls_back(start_server, tmp_path):
 
 
 def test_sigterm_lets_in_flight_requests_finish(pb, tmp_path):
+    """Requests the server is working on when SIGTERM arrives complete; then it exits 0."""
+    import shape_models
     from test_tfs_grpc import make_tensor, predict_request
+    width, layers = 512, 32
+    repo = shape_models.heavy(str(tmp_path / "heavy"), width=width, layers=layers)
     grpc_port, rest_port = free_port(), free_port()
     log = open(tmp_path / "log", "wb")
-    proc = subprocess.Popen([ovms_binary(), "--model_name", "demo", "--model_path", DEMO_MODEL, "--port", str(grpc_port),
-                             "--rest_port", str(rest_port)], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([ovms_binary(), "--model_name", "heavy", "--model_path", repo, "--port", str(grpc_port),
+                             "--rest_port", str(rest_port), "--nireq", "2"], stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         while time.time() < deadline:
             try:
-                if http("GET", f"http://127.0.0.1:{rest_port}/v1/models/demo", timeout=2)[0] == 200:
+                if b'"AVAILABLE"' in http("GET", f"http://127.0.0.1:{rest_port}/v1/models/heavy", timeout=2)[2]:
                     break
             except OSError:
                 pass
             time.sleep(0.1)
-        ch = grpc.insecure_channel(f"127.0.0.1:{grpc_port}", options=[("grpc.max_send_message_length", 1 << 30),
-                                                                      ("grpc.max_receive_message_length", 1 << 30)])
-        stub = pb.prediction_grpc.PredictionServiceStub(ch)
-        x = np.tile(np.array([[5.1, 3.5, 1.4, 0.2]], np.float32), (1 << 20, 1))
-        req = predict_request(pb, "demo", {"features": make_tensor(pb, x, "DT_FLOAT")})
-        futures = [stub.Predict.future(req, timeout=60) for _ in range(4)]
-        time.sleep(0.3)  # requests are being received / computed
+        # One connection per request: the server allows `cores` concurrent streams per connection
+        # (OVMS's default), so requests beyond that would still be queued in the client.
+        channels = [grpc.insecure_channel(f"127.0.0.1:{grpc_port}",
+                                          options=[("grpc.max_receive_message_length", 1 << 30),
+                                                   ("grpc.use_local_subchannel_pool", 1)]) for _ in range(4)]
+        x = np.random.default_rng(0).standard_normal((2048, width)).astype(np.float32)  # 4 MiB, ~0.3 s each
+        req = predict_request(pb, "heavy", {"x": make_tensor(pb, x, "DT_FLOAT")})
+        done_at = []
+        futures = [pb.prediction_grpc.PredictionServiceStub(ch).Predict.future(req, timeout=120) for ch in channels]
+        for f in futures:
+            f.add_done_callback(lambda _: done_at.append(time.time()))
+        time.sleep(0.2)  # all four have arrived: two are computing, two wait for an infer slot
+        signalled_at = time.time()
         proc.send_signal(signal.SIGTERM)
         results = [f.result() for f in futures]
-        assert all(r.outputs["probabilities"].tensor_shape.dim[0].size == 1 << 20 for r in results)
-        assert proc.wait(timeout=30) == 0
+        assert max(done_at) > signalled_at, "no request was still in flight when SIGTERM was sent"
+        expected = shape_models.heavy_reference(repo, x[:4], width=width, layers=layers)
+        for r in results:
+            out = r.outputs["y"]
+            got = np.frombuffer(out.tensor_content, np.float32).reshape([d.size for d in out.tensor_shape.dim])
+            assert got.shape == (2048, width)
+            np.testing.assert_allclose(got[:4], expected, rtol=1e-3, atol=1e-3)
+        assert proc.wait(timeout=5) == 0  # and the process exits promptly
     finally:
         if proc.poll() is None:
             proc.kill()
