@@ -1,3 +1,4 @@
+#include "api/tfs/rest_predict_codec.h"
 #include "api/kserve/kserve_rest.h"
 
 #include <rapidjson/document.h>
@@ -24,48 +25,7 @@ using rapidjson::Value;
 
 namespace {
 
-constexpr int kMaxJsonDepth = 100;
 
-// True if any byte of the 8 at p is a quote or a bracket/brace (exact, no false negatives; a
-// false positive only costs the bytewise scan of these 8 bytes).
-inline bool mayHoldStructural(const char* p) {
-  uint64_t x;
-  std::memcpy(&x, p, 8);
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  auto hasByte = [x](unsigned char c) {
-    uint64_t v = x ^ (kOnes * c);
-    return ((v - kOnes) & ~v & kHigh) != 0;
-  };
-  return hasByte('"') | hasByte('[') | hasByte('{') | hasByte(']') | hasByte('}');
-}
-
-// Containers nested deeper than kMaxJsonDepth -> JSON_INVALID (and rapidjson's recursive parser
-// never sees pathological nesting).
-bool nestingTooDeep(std::string_view s) {
-  int depth = 0;
-  const char* p = s.data();
-  const char* end = p + s.size();
-  while (p < end) {
-    // Numbers, commas and whitespace make up almost all of a tensor body: skip them 8 bytes at a time.
-    while (end - p >= 8 && !mayHoldStructural(p)) p += 8;
-    if (p == end) break;
-    char c = *p++;
-    if (c == '"') {
-      while (p < end) {
-        char d = *p++;
-        if (d == '\\')
-          ++p;
-        else if (d == '"')
-          break;
-      }
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 // --------------------------------------------------------------------------------------------
 // Request
@@ -211,7 +171,7 @@ Status parseInferRequest(std::string_view body, const std::string* header_length
   }
   std::string_view json = body.substr(0, json_length);
   std::string_view binary = body.substr(json_length);
-  if (nestingTooDeep(json)) return StatusCode::JSON_INVALID;
+  if (tfs::jsonNestingTooDeep(json)) return StatusCode::JSON_INVALID;
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseFullPrecisionFlag>(json.data(), json.size());
   if (doc.HasParseError()) return StatusCode::JSON_INVALID;

@@ -1,3 +1,4 @@
+#include "api/tfs/rest_predict_codec.h"
 #include "api/kserve/kserve_tensor.h"
 
 #include <cstring>
@@ -32,21 +33,8 @@ void copyTyped(const Field& values, serving::InferenceInput* out) {
 }
 
 void packBytes(const google::protobuf::RepeatedPtrField<std::string>& values, serving::InferenceInput* out) {
-  size_t total = 0;
-  for (const auto& s : values) total += 4 + s.size();
   auto& buf = out->storage.bytes;
-  buf.resize(total);
-  uint8_t* p = buf.data();
-  for (const auto& s : values) {
-    uint32_t n = static_cast<uint32_t>(s.size());
-    p[0] = static_cast<uint8_t>(n);
-    p[1] = static_cast<uint8_t>(n >> 8);
-    p[2] = static_cast<uint8_t>(n >> 16);
-    p[3] = static_cast<uint8_t>(n >> 24);
-    p += 4;
-    if (n) std::memcpy(p, s.data(), n);
-    p += n;
-  }
+  tfs::packStrings(values, &buf);
   out->tensor.data = buf.data();
   out->tensor.bytes = buf.size();
   out->typed_values = true;

@@ -681,7 +681,7 @@ Status prepareOutput(const serving::InferenceOutput& out, OutputCursor* c) {
 
 Status parsePredictRequest(std::string_view body, const std::vector<engine::TensorInfo>& model_inputs,
                            serving::InferenceRequest* request, RestOrder* order) {
-  if (nestingTooDeep(body)) return StatusCode::JSON_INVALID;
+  if (jsonNestingTooDeep(body)) return StatusCode::JSON_INVALID;
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
   if (doc.HasParseError()) return StatusCode::JSON_INVALID;
@@ -837,22 +837,6 @@ std::string formatDouble(double v) {
   return std::string(buf, formatDecimal(v, buf));
 }
 
-void packStrings(const std::vector<std::string>& values, std::vector<uint8_t>* out) {
-  size_t total = 0;
-  for (const auto& s : values) total += 4 + s.size();
-  out->resize(total);
-  uint8_t* p = out->data();
-  for (const auto& s : values) {
-    uint32_t n = static_cast<uint32_t>(s.size());
-    p[0] = static_cast<uint8_t>(n);
-    p[1] = static_cast<uint8_t>(n >> 8);
-    p[2] = static_cast<uint8_t>(n >> 16);
-    p[3] = static_cast<uint8_t>(n >> 24);
-    p += 4;
-    if (!s.empty()) std::memcpy(p, s.data(), s.size());
-    p += s.size();
-  }
-}
 
 bool unpackStrings(const void* data, size_t bytes, std::vector<std::string_view>* out) {
   out->clear();
@@ -869,5 +853,7 @@ bool unpackStrings(const void* data, size_t bytes, std::vector<std::string_view>
   }
   return true;
 }
+
+bool jsonNestingTooDeep(std::string_view json) { return nestingTooDeep(json); }
 
 }  // namespace ovms::api::tfs

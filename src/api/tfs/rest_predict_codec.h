@@ -5,6 +5,7 @@
 // STRING tensors (model inputs declared STRING, {"b64": ...} / JSON string data, STRING outputs)
 // are stored in the KServe binary BYTES layout: for every element, a 4-byte little-endian
 // length followed by that many bytes, elements back to back in row-major order.
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,7 +47,27 @@ std::string formatFloat(float v);
 std::string formatDouble(double v);
 
 // Packs / unpacks STRING tensor bytes (layout described above). unpack returns false if malformed.
-void packStrings(const std::vector<std::string>& values, std::vector<uint8_t>* out);
+template <typename Strings>
+void packStrings(const Strings& values, std::vector<uint8_t>* out) {
+  size_t total = 0;
+  for (const auto& s : values) total += 4 + s.size();
+  out->resize(total);
+  uint8_t* p = out->data();
+  for (const auto& s : values) {
+    const uint32_t n = static_cast<uint32_t>(s.size());
+    p[0] = static_cast<uint8_t>(n);
+    p[1] = static_cast<uint8_t>(n >> 8);
+    p[2] = static_cast<uint8_t>(n >> 16);
+    p[3] = static_cast<uint8_t>(n >> 24);
+    p += 4;
+    if (n) std::memcpy(p, s.data(), n);
+    p += n;
+  }
+}
 bool unpackStrings(const void* data, size_t bytes, std::vector<std::string_view>* out);
+
+// Containers nested deeper than 100 (OVMS: JSON_INVALID). A quick scan that also keeps rapidjson's
+// recursive parser away from pathological nesting; shared by the TF-Serving and KServe REST parsers.
+bool jsonNestingTooDeep(std::string_view json);
 
 }  // namespace ovms::api::tfs
