@@ -105,7 +105,10 @@ def version_status(srv, model):
     status, _, body = http("GET", f"{srv.rest}/v1/models/{model}")
     if status != 200:
         return None
-    v = json.loads(body)["model_version_status"][0]
+    versions = json.loads(body)["model_version_status"]
+    if not versions:  # the model is registered a moment before its first version
+        return None
+    v = versions[0]
     return v["state"], v["status"]["error_code"]
 
 

@@ -22,7 +22,9 @@ def test_request_waits_for_loading_version(start_server, tmp_path):
         time.sleep(0.01)
         status, _, body = http("GET", srv.rest + "/v1/models/slow/versions/1")
     assert status == 200, body
-    state = json.loads(body)["model_version_status"][0]["state"]
+    versions = json.loads(body)["model_version_status"]
+    assert len(versions) == 1
+    state = versions[0]["state"]
     assert state == "LOADING", "the model loaded too fast for this test to observe the wait"
     started = time.time()
     status, _, body = http("POST", srv.rest + "/v1/models/slow/versions/1:predict",
