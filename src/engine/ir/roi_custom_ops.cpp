@@ -1,4 +1,5 @@
 #include "engine/ir/roi_custom_ops.h"
+#include "engine/ir/custom_op_util.h"
 
 #include <exception>
 #include <stdexcept>
@@ -10,35 +11,10 @@
 namespace ovms::engine::ir {
 namespace {
 
-template <typename F>
-OrtStatusPtr guarded(F&& f) {
-  try {
-    f();
-    return nullptr;
-  } catch (const std::exception& e) {
-    return Ort::GetApi().CreateStatus(ORT_RUNTIME_EXCEPTION, e.what());
-  } catch (...) {
-    return Ort::GetApi().CreateStatus(ORT_RUNTIME_EXCEPTION, "unknown error in custom op");
-  }
-}
-
-template <typename T>
-T attrOr(const Ort::ConstKernelInfo& info, const char* name, T def) {
-  try {
-    return info.GetAttribute<T>(name);
-  } catch (const Ort::Exception&) {
-    return def;
-  }
-}
-std::vector<float> attrFloats(const Ort::ConstKernelInfo& info, const char* name) {
-  try {
-    return info.GetAttributes<float>(name);
-  } catch (const Ort::Exception&) {
-    return {};
-  }
-}
-
-std::vector<int64_t> shapeOf(const Ort::ConstValue& v) { return v.GetTensorTypeAndShapeInfo().GetShape(); }
+using custom_op::attrFloats;
+using custom_op::attrOr;
+using custom_op::guarded;
+using custom_op::shapeOf;
 
 // ---------------------------------------------------------------------------------------------------------
 // ROIPooling(feature_maps [N,C,H,W], rois [R,5]) -> [R, C, pooled_h, pooled_w]
