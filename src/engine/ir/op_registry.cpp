@@ -1,6 +1,7 @@
 #include "engine/half.h"
 #include "engine/ir/op_registry.h"
 
+#include <functional>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -420,36 +421,41 @@ static std::vector<std::string> splitList(const std::string& s) {
   return out;
 }
 
-std::vector<int64_t> NodeContext::ints(const std::string& name, const std::vector<int64_t>& def) const {
-  if (!has(name)) return def;
-  std::vector<int64_t> r;
-  for (const auto& p : splitList(str(name, ""))) {
+namespace {
+
+// Parses every element of a comma-separated attribute with `parse` (a std::stoll / std::stof
+// wrapper); an element that is not entirely a number goes to `reject`.
+template <typename T, typename Parse>
+std::vector<T> parseList(const std::vector<std::string>& parts, Parse parse,
+                         const std::function<void(const std::string&)>& reject) {
+  std::vector<T> r;
+  for (const auto& p : parts) {
     try {
       size_t pos = 0;
-      long long v = std::stoll(p, &pos);
+      T v = parse(p, &pos);
       if (pos != p.size()) throw std::invalid_argument("x");
       r.push_back(v);
     } catch (const std::exception&) {
-      fail("attribute '" + name + "' has a non-integer element '" + p + "'");
+      reject(p);
     }
   }
   return r;
 }
 
+}  // namespace
+
+std::vector<int64_t> NodeContext::ints(const std::string& name, const std::vector<int64_t>& def) const {
+  if (!has(name)) return def;
+  return parseList<int64_t>(
+      splitList(str(name, "")), [](const std::string& p, size_t* pos) { return std::stoll(p, pos); },
+      [&](const std::string& p) { fail("attribute '" + name + "' has a non-integer element '" + p + "'"); });
+}
+
 std::vector<float> NodeContext::floats(const std::string& name, const std::vector<float>& def) const {
   if (!has(name)) return def;
-  std::vector<float> r;
-  for (const auto& p : splitList(str(name, ""))) {
-    try {
-      size_t pos = 0;
-      float v = std::stof(p, &pos);
-      if (pos != p.size()) throw std::invalid_argument("x");
-      r.push_back(v);
-    } catch (const std::exception&) {
-      fail("attribute '" + name + "' has a non-numeric element '" + p + "'");
-    }
-  }
-  return r;
+  return parseList<float>(
+      splitList(str(name, "")), [](const std::string& p, size_t* pos) { return std::stof(p, pos); },
+      [&](const std::string& p) { fail("attribute '" + name + "' has a non-numeric element '" + p + "'"); });
 }
 
 std::vector<int64_t> NodeContext::constInts(size_t input) const {
@@ -542,6 +548,15 @@ int32_t widenedType(int32_t t) {
 int64_t normAxis(const NodeContext& ctx, int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) ctx.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
   return axis < 0 ? axis + rank : axis;
+}
+
+Value constantPriorBoxes(const NodeContext& c, const std::vector<float>& v) {
+  std::vector<double> d(v.begin(), v.end());
+  Value r = c.out("", TP::FLOAT);
+  r.constant = ConstData::fromDoubles(TP::FLOAT, {2, static_cast<int64_t>(v.size() / 2)}, d);
+  r.rank = 2;
+  r.dims = r.constant->dims;
+  return r;
 }
 
 }  // namespace ovms::engine::ir

@@ -193,4 +193,8 @@ int32_t widenedType(int32_t t);
 // Normalizes an axis in [-rank, rank) to [0, rank); fails otherwise.
 int64_t normAxis(const NodeContext& ctx, int64_t axis, int64_t rank);
 
+// Prior boxes computed at load time ([2, n] f32: the boxes row, then the variances row) as a
+// constant output of the node being translated.
+Value constantPriorBoxes(const NodeContext& c, const std::vector<float>& boxes_then_variances);
+
 }  // namespace ovms::engine::ir

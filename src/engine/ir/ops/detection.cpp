@@ -33,12 +33,7 @@ std::vector<Value> priorBoxClustered(NodeContext& c) {
     } catch (const std::exception& e) {
       c.fail(e.what());
     }
-    std::vector<double> d(v.begin(), v.end());
-    Value r = c.out("", TP::FLOAT);
-    r.constant = ConstData::fromDoubles(TP::FLOAT, {2, static_cast<int64_t>(v.size() / 2)}, d);
-    r.rank = 2;
-    r.dims = r.constant->dims;
-    return {r};
+    return {constantPriorBoxes(c, v)};
   }
   auto n = c.g.node("PriorBoxClustered", {castTo(c.g, c.in(0), TP::INT64), castTo(c.g, c.in(1), TP::INT64)}, 1, kCustomDomain);
   n.attr("widths", a.widths).attr("heights", a.heights).attr("step_w", a.step_w).attr("step_h", a.step_h).attr("step", a.step)

@@ -149,12 +149,7 @@ std::vector<Value> priorBox(NodeContext& c, bool v8) {
   } catch (const std::exception& e) {
     c.fail(e.what());
   }
-  std::vector<double> d(v.begin(), v.end());
-  Value r = c.out("", TP::FLOAT);
-  r.constant = ConstData::fromDoubles(TP::FLOAT, {2, static_cast<int64_t>(v.size() / 2)}, d);
-  r.rank = 2;
-  r.dims = r.constant->dims;
-  return {r};
+  return {constantPriorBoxes(c, v)};
 }
 
 // RegionYolo: per region, sigmoid on x, y (entries 0, 1) and on the objectness (entry `coords`); class scores get
