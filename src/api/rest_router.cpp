@@ -2,11 +2,11 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include <regex>
 
 #include "api/kserve/kserve_rest.h"
 #include "api/binary_inputs.h"
 #include "api/metrics/metrics.h"
+#include "api/rest_routes.h"
 #include "api/tfs/rest_predict_codec.h"
 #include "api/tfs/tfs_api.h"
 #include "common/logging.h"
@@ -110,37 +110,36 @@ void RestRouter::dispatch(const http::HttpRequest& request, http::HttpResponse& 
   if (path.find("..") != std::string::npos) return setError(StatusCode::PATH_INVALID, response);
   if (path == "/metrics") return metricsPage(request, response);  // the query string is ignored
 
-  static const std::regex predict_re(R"(/v1/models/([^/:]+)(?:/versions/(\d+)|/labels/([^/:]+))?:(predict|classify|regress))");
-  static const std::regex model_re(R"(/v1/models(?:/([^/:]*))?(?:/versions/(\d+)|/labels/([^/:]+))?(/metadata)?)");
-  std::smatch match;
+  if (path.size() > kMaxRestPathBytes) return setError(StatusCode::REST_INVALID_URL, response);
+  const RestRoute route = parseRestRoute(path);
   auto versionOf = [&](int64_t* v) {
-    if (!parseVersion(match[2].str(), v)) {
+    if (!parseVersion(std::string(route.version), v)) {
       setError(StatusCode::MODEL_VERSION_MISSING, response);
       return false;
     }
     return true;
   };
   auto nameOf = [&](std::string* name) {
-    if (!urlDecode(match[1].str(), name)) {
+    if (!urlDecode(std::string(route.name), name)) {
       setError(StatusCode::REST_INVALID_URL, response);
       return false;
     }
     return true;
   };
-  if (std::regex_match(path, match, predict_re)) {
+  if (route.kind == RestRoute::Kind::V1_ACTION) {
     if (m != "POST") return setError(StatusCode::REST_UNSUPPORTED_METHOD, response);
-    if (match[4].str() != "predict") return setError(StatusCode::REST_NOT_FOUND, response);
+    if (route.action != "predict") return setError(StatusCode::REST_NOT_FOUND, response);
     std::string name;
     int64_t v = 0;
     if (!nameOf(&name) || !versionOf(&v)) return;
     return tfsPredict(name, v, request.body, response);
   }
-  if (std::regex_match(path, match, model_re)) {
+  if (route.kind == RestRoute::Kind::V1_STATUS || route.kind == RestRoute::Kind::V1_METADATA) {
     if (m != "GET") return setError(StatusCode::REST_UNSUPPORTED_METHOD, response);
     std::string name;
     int64_t v = 0;
     if (!nameOf(&name) || !versionOf(&v)) return;
-    if (match[4].matched) return tfsMetadata(name, v, response);
+    if (route.kind == RestRoute::Kind::V1_METADATA) return tfsMetadata(name, v, response);
     return tfsStatus(name, v, response);
   }
   if (path == "/v1/config") {

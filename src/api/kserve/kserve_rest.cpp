@@ -10,11 +10,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <regex>
 
 #include "api/kserve/kserve_tensor.h"
 #include "api/metrics/metrics.h"
 #include "api/rest_router.h"
+#include "api/rest_routes.h"
 #include "common/logging.h"
 #include "engine/half.h"
 
@@ -490,10 +490,9 @@ std::string modelMetadataJson(const inference::ModelMetadataResponse& m,
 namespace {
 
 // Digits only (the route regex guarantees it); beyond int64 no version can exist.
-bool versionFromPath(const std::ssub_match& m, int64_t* v) {
+bool versionFromPath(std::string_view s, int64_t* v) {
   *v = 0;
-  if (!m.matched) return true;
-  const std::string s = m.str();
+  if (s.empty()) return true;
   auto res = std::from_chars(s.data(), s.data() + s.size(), *v);
   return res.ec == std::errc() && res.ptr == s.data() + s.size();
 }
@@ -552,16 +551,13 @@ bool handleRest(const serving::ModelManager& manager, const http::HttpRequest& r
     response.body.clear();
     return true;
   }
-  static const std::regex infer_re(R"(/v2/models/([^/]+)(?:/versions/(\d+))?/infer)");
-  static const std::regex ready_re(R"(/v2/models/([^/]+)(?:/versions/(\d+))?/ready)");
-  static const std::regex metadata_re(R"(/v2/models/([^/]+)(?:/versions/(\d+))?/?)");
-  std::smatch match;
+  const RestRoute parsed = parseRestRoute(path);
   enum class Route { INFER, READY, METADATA } route;
-  if (std::regex_match(path, match, infer_re))
+  if (parsed.kind == RestRoute::Kind::V2_INFER)
     route = Route::INFER;
-  else if (std::regex_match(path, match, ready_re))
+  else if (parsed.kind == RestRoute::Kind::V2_READY)
     route = Route::READY;
-  else if (std::regex_match(path, match, metadata_re))
+  else if (parsed.kind == RestRoute::Kind::V2_METADATA)
     route = Route::METADATA;
   else
     return false;
@@ -570,12 +566,12 @@ bool handleRest(const serving::ModelManager& manager, const http::HttpRequest& r
     return true;
   }
   std::string name;
-  if (!urlDecode(match[1].str(), &name)) {
+  if (!urlDecode(std::string(parsed.name), &name)) {
     RestRouter::setError(StatusCode::REST_INVALID_URL, response);
     return true;
   }
   int64_t version = 0;
-  if (!versionFromPath(match[2], &version)) {
+  if (!versionFromPath(parsed.version, &version)) {
     RestRouter::setError(StatusCode::MODEL_VERSION_MISSING, response);
     return true;
   }
