@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -94,7 +95,14 @@ Status modelConfigFromCli(const serving::ModelCliSettings& cli, serving::ModelCo
 }  // namespace
 
 int runServer(const serving::ServerSettings& settings) {
-  configureLogging(settings.log_level, settings.log_path);
+  try {
+    configureLogging(settings.log_level, settings.log_path);
+  } catch (const std::exception& e) {
+    // A directory or an unwritable file: say so and exit 1 instead of aborting on the exception.
+    std::cerr << "Cannot open the log file given by --log_path \"" << settings.log_path << "\": " << e.what()
+              << std::endl;
+    return 1;
+  }
   struct sigaction sa {};
   sa.sa_handler = onSignal;
   sigemptyset(&sa.sa_mask);

@@ -55,7 +55,7 @@ const char* const kSchema = R"({
       "type": "object", "required": ["config"], "maxProperties": 1, "additionalProperties": false,
       "properties": {
         "config": {
-          "type": "object", "required": ["name"], "additionalProperties": false,
+          "type": "object", "required": ["name", "base_path"], "additionalProperties": false,
           "properties": {
             "name": {"type": "string"},
             "base_path": {"type": "string"},

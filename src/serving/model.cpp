@@ -190,6 +190,7 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
     on_disk.push_back(v);
     dir_of[v] = fs->join(config.base_path, d);
   }
+  std::sort(on_disk.begin(), on_disk.end());
   if (on_disk.empty()) MODEL_LOG(warn, "No version found for model in path: {}", config.base_path);
 
   Status first_error = StatusCode::OK;
@@ -202,6 +203,9 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
     for (int64_t v : on_disk)
       if (!failed.count(v)) candidates.push_back(v);
     wanted = config.policy.select(candidates);
+    MODEL_LOG(debug, "Model {}: versions found {}{}; policy {} selects {}", name_, describeVersions(on_disk),
+              failed.empty() ? "" : " (failed to load: " + describeVersions({failed.begin(), failed.end()}) + ")",
+              describePolicy(config.policy), describeVersions(wanted));
     bool failure = false;
     for (int64_t v : wanted) {
       std::shared_ptr<ModelVersion> mv;
@@ -249,7 +253,11 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
       to_retire.push_back(mv);
     }
   }
-  for (auto& mv : to_retire) mv->retire();
+  for (auto& mv : to_retire) {
+    MODEL_LOG(debug, "Model {}: version {} is no longer selected by the policy or is gone; unloading it", name_,
+              mv->version());
+    mv->retire();
+  }
   return first_error;
 }
 

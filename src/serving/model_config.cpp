@@ -27,6 +27,44 @@ std::vector<int64_t> VersionPolicy::select(const std::vector<int64_t>& on_disk) 
   return {};
 }
 
+std::string describeVersions(const std::vector<int64_t>& versions) {
+  std::string out = "[";
+  for (size_t i = 0; i < versions.size(); ++i) out += (i ? ", " : "") + std::to_string(versions[i]);
+  return out + "]";
+}
+
+std::string describePolicy(const VersionPolicy& policy) {
+  switch (policy.kind) {
+    case VersionPolicy::Kind::ALL:
+      return "all";
+    case VersionPolicy::Kind::LATEST:
+      return "latest " + std::to_string(policy.num_versions);
+    case VersionPolicy::Kind::SPECIFIC:
+      return "specific " + describeVersions(policy.versions);
+  }
+  return "?";
+}
+
+std::vector<std::string> ModelConfig::changesTo(const ModelConfig& o) const {
+  std::vector<std::string> out;
+  auto opt = [](const std::optional<std::string>& v) { return v ? "\"" + *v + "\"" : std::string("(none)"); };
+  auto map = [](const std::map<std::string, std::string>& m) {
+    std::string s = "{";
+    for (const auto& [k, v] : m) s += (s.size() > 1 ? ", " : "") + k + ": " + v;
+    return s + "}";
+  };
+  if (base_path != o.base_path) out.push_back("base_path: \"" + base_path + "\" -> \"" + o.base_path + "\"");
+  if (batch_size != o.batch_size) out.push_back("batch_size: " + opt(batch_size) + " -> " + opt(o.batch_size));
+  if (shape != o.shape) out.push_back("shape: " + opt(shape) + " -> " + opt(o.shape));
+  if (layout != o.layout) out.push_back("layout: " + opt(layout) + " -> " + opt(o.layout));
+  if (nireq != o.nireq) out.push_back("nireq: " + std::to_string(nireq) + " -> " + std::to_string(o.nireq));
+  if (target_device != o.target_device) out.push_back("target_device: " + target_device + " -> " + o.target_device);
+  if (plugin_config != o.plugin_config) out.push_back("plugin_config: " + map(plugin_config) + " -> " + map(o.plugin_config));
+  if (!(policy == o.policy))
+    out.push_back("model_version_policy: " + describePolicy(policy) + " -> " + describePolicy(o.policy));
+  return out;
+}
+
 Status parseVersionPolicy(const std::string& text, VersionPolicy* out) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.size() != 1) return StatusCode::MODEL_VERSION_POLICY_WRONG_FORMAT;

@@ -36,7 +36,13 @@ struct ModelConfig {
     return name == o.name && base_path == o.base_path && batch_size == o.batch_size && shape == o.shape &&
            layout == o.layout && nireq == o.nireq && target_device == o.target_device && plugin_config == o.plugin_config;
   }
+  // "field: old -> new" for every field that differs from `o` (the newer config), for reload logs.
+  std::vector<std::string> changesTo(const ModelConfig& o) const;
 };
+
+// Human-readable forms for logs.
+std::string describePolicy(const VersionPolicy& policy);
+std::string describeVersions(const std::vector<int64_t>& versions);
 
 // Parses a model_version_policy JSON text ({"latest":{"num_versions":2}} ...).
 Status parseVersionPolicy(const std::string& json, VersionPolicy* out);

@@ -14,6 +14,14 @@
 namespace ovms::serving {
 
 constexpr std::chrono::milliseconds kWaitForLoading{10000};
+
+namespace {
+std::string joinChanges(const std::vector<std::string>& changes) {
+  std::string out;
+  for (const auto& c : changes) out += (out.empty() ? "" : "; ") + c;
+  return out;
+}
+}  // namespace
 // After a file-system event the watcher waits for this much quiet before it rescans, so that a
 // burst (mkdir + copy) is handled in one cycle; capped so a steady stream cannot starve it.
 constexpr std::chrono::milliseconds kSettleQuiet{150};
@@ -115,9 +123,14 @@ Status ModelManager::applyConfig(const ConfigFileContent& cfg) {
       if (!active_.count(m.name))
         MODEL_LOG(info, "Model {} is back in the config; loading it", m.name);
       else if (!old.sameLoadSettings(m))
-        MODEL_LOG(info, "Config of model {} changed in a reload-relevant way; reloading all its versions", m.name);
+        MODEL_LOG(info, "Config of model {} changed ({}); reloading all its versions", m.name, joinChanges(old.changesTo(m)));
       else if (!(old.policy == m.policy))
-        MODEL_LOG(info, "Version policy of model {} changed", m.name);
+        MODEL_LOG(info, "Version policy of model {} changed ({})", m.name, joinChanges(old.changesTo(m)));
+      else
+        MODEL_LOG(debug, "Config of model {} unchanged; checking its version folders", m.name);
+    } else {
+      MODEL_LOG(debug, "Model {} is new in the config (base_path \"{}\", policy {})", m.name, m.base_path,
+                describePolicy(m.policy));
     }
     active_[m.name] = m;
     Status st = model->reconcile(m, false);

@@ -76,7 +76,7 @@ TEST(ConfigFile, SchemaRejectsTopLevel) {
   EXPECT_EQ(parse("[]", &c).code(), StatusCode::JSON_INVALID);
   EXPECT_EQ(parse(R"({"model_config_list": [], "unknown": 1})", &c).code(), StatusCode::JSON_INVALID);
   EXPECT_EQ(parse(R"({"model_config_list": {}})", &c).code(), StatusCode::JSON_INVALID);
-  EXPECT_EQ(parse(R"({"model_config_list": [{"config": {"name": "a"}, "x": 1}]})", &c).code(), StatusCode::JSON_INVALID);
+  EXPECT_EQ(parse(R"({"model_config_list": [{"config": {"name": "a", "base_path": "/a"}, "x": 1}]})", &c).code(), StatusCode::JSON_INVALID);
   EXPECT_EQ(parse(R"({"model_config_list": [{"name": "a"}]})", &c).code(), StatusCode::JSON_INVALID);
 }
 
@@ -84,21 +84,23 @@ TEST(ConfigFile, SchemaRejectsModelKeys) {
   EXPECT_EQ(parseOne(R"({"base_path": "/m"})").code(), StatusCode::JSON_INVALID);              // no name
   EXPECT_EQ(parseOne(R"({"name": 1, "base_path": "/m"})").code(), StatusCode::JSON_INVALID);
   EXPECT_EQ(parseOne(R"({"name": "m", "base_path": "/m", "bogus": 1})").code(), StatusCode::JSON_INVALID);
-  EXPECT_EQ(parseOne(R"({"name": "m", "mean": "[1,2,3]"})").code(), StatusCode::JSON_INVALID);  // not in schema
-  EXPECT_EQ(parseOne(R"({"name": "m", "nireq": -1})").code(), StatusCode::JSON_INVALID);
-  EXPECT_EQ(parseOne(R"({"name": "m", "nireq": "4"})").code(), StatusCode::JSON_INVALID);
-  EXPECT_EQ(parseOne(R"({"name": "m", "batch_size": -2})").code(), StatusCode::JSON_INVALID);
-  EXPECT_EQ(parseOne(R"({"name": "m", "plugin_config": {"A": [1]}})").code(), StatusCode::JSON_INVALID);
-  EXPECT_EQ(parseOne(R"({"name": "m", "plugin_config": "x"})").code(), StatusCode::JSON_INVALID);
-  EXPECT_EQ(parseOne(R"({"name": "m", "shape": {"in": [1, 3]}})").code(), StatusCode::JSON_INVALID);
-  EXPECT_EQ(parseOne(R"({"name": "m", "shape": 5})").code(), StatusCode::JSON_INVALID);
-  EXPECT_EQ(parseOne(R"({"name": "m", "target_device": 1})").code(), StatusCode::JSON_INVALID);
-  EXPECT_TRUE(parseOne(R"({"name": "m"})").ok());  // base_path is optional in the schema
+  EXPECT_EQ(parseOne(R"({"name": "m", "base_path": "/m", "mean": "[1,2,3]"})").code(), StatusCode::JSON_INVALID);  // not in schema
+  EXPECT_EQ(parseOne(R"({"name": "m", "base_path": "/m", "nireq": -1})").code(), StatusCode::JSON_INVALID);
+  EXPECT_EQ(parseOne(R"({"name": "m", "base_path": "/m", "nireq": "4"})").code(), StatusCode::JSON_INVALID);
+  EXPECT_EQ(parseOne(R"({"name": "m", "base_path": "/m", "batch_size": -2})").code(), StatusCode::JSON_INVALID);
+  EXPECT_EQ(parseOne(R"({"name": "m", "base_path": "/m", "plugin_config": {"A": [1]}})").code(), StatusCode::JSON_INVALID);
+  EXPECT_EQ(parseOne(R"({"name": "m", "base_path": "/m", "plugin_config": "x"})").code(), StatusCode::JSON_INVALID);
+  EXPECT_EQ(parseOne(R"({"name": "m", "base_path": "/m", "shape": {"in": [1, 3]}})").code(), StatusCode::JSON_INVALID);
+  EXPECT_EQ(parseOne(R"({"name": "m", "base_path": "/m", "shape": 5})").code(), StatusCode::JSON_INVALID);
+  EXPECT_EQ(parseOne(R"({"name": "m", "base_path": "/m", "target_device": 1})").code(), StatusCode::JSON_INVALID);
+  // base_path is required, as in OVMS's 2021 schema (issue #13): a model without one rejects the file.
+  EXPECT_EQ(parseOne(R"({"name": "m"})").code(), StatusCode::JSON_INVALID);
+  EXPECT_TRUE(parseOne(R"({"name": "m", "base_path": "/m"})").ok());
   EXPECT_TRUE(parseOne(R"({"name": "m", "base_path": "/m", "batch_size": 8, "stateful": false, "allow_cache": true})").ok());
 }
 
 TEST(ConfigFile, VersionPolicyForms) {
-  auto withPolicy = [](const std::string& p) { return parseOne(R"({"name": "m", "model_version_policy": )" + p + "}"); };
+  auto withPolicy = [](const std::string& p) { return parseOne(R"({"name": "m", "base_path": "/m", "model_version_policy": )" + p + "}"); };
   EXPECT_TRUE(withPolicy(R"({"all": {}})").ok());
   EXPECT_TRUE(withPolicy(R"({"latest": {"num_versions": 2}})").ok());
   EXPECT_TRUE(withPolicy(R"({"specific": {"versions": [1, 3]}})").ok());
@@ -109,10 +111,10 @@ TEST(ConfigFile, VersionPolicyForms) {
     EXPECT_EQ(withPolicy(bad).code(), StatusCode::JSON_INVALID) << bad;
 
   ConfigFileContent c;
-  ASSERT_TRUE(parse(R"({"model_config_list": [{"config": {"name": "m", "model_version_policy": {"specific": {"versions": [3, 1]}}}}]})", &c).ok());
+  ASSERT_TRUE(parse(R"({"model_config_list": [{"config": {"name": "m", "base_path": "/m", "model_version_policy": {"specific": {"versions": [3, 1]}}}}]})", &c).ok());
   EXPECT_EQ(c.models[0].policy.kind, VersionPolicy::Kind::SPECIFIC);
   EXPECT_EQ(c.models[0].policy.versions, (std::vector<int64_t>{3, 1}));
-  ASSERT_TRUE(parse(R"({"model_config_list": [{"config": {"name": "m", "model_version_policy": {"all": {}}}}]})", &c).ok());
+  ASSERT_TRUE(parse(R"({"model_config_list": [{"config": {"name": "m", "base_path": "/m", "model_version_policy": {"all": {}}}}]})", &c).ok());
   EXPECT_EQ(c.models[0].policy.kind, VersionPolicy::Kind::ALL);
 }
 
