@@ -9,6 +9,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include "engine/half.h"
+
 #include "ops_test_common.h"
 
 using namespace irtest;
@@ -34,19 +36,32 @@ std::vector<float> wave(size_t n, float phase) {
 // The structure of OMZ SSD detectors (face-detection-adas-0001): feature map -> ShapeOf -> StridedSlice ->
 // PriorBox -> Unsqueeze -> DetectionOutput, with the image size from ShapeOf(input). `dynamic` declares the
 // input as [1, 3, ?, ?] (and every dependent port as ?), so nothing folds and the sizes are taken at run time.
-IrBuilder ssdLike(int64_t H, int64_t W, bool dynamic, const std::string& prior_box_version = "opset1") {
+// How the OMZ variants store the network: FP32; FP16 (f16 weights converted to f32); FP16-INT8 (f16 weights and
+// FakeQuantize on the activations).
+enum class Variant { fp32, fp16, fp16_int8 };
+
+IrBuilder ssdLike(int64_t H, int64_t W, bool dynamic, const std::string& prior_box_version = "opset1", Variant variant = Variant::fp32) {
   auto d = [&](int64_t v) { return dynamic ? int64_t{-1} : v; };
   const int64_t fh = H / 4, fw = W / 4, priors = 4;  // min, max, ar 2, ar 1/2
   IrBuilder b;
+  auto weights = [&](const std::vector<int64_t>& dims, const std::vector<float>& v) {
+    if (variant == Variant::fp32) return b.f32(dims, v);
+    std::vector<uint16_t> h(v.size());
+    for (size_t k = 0; k < v.size(); ++k) h[k] = ovms::engine::floatToHalf(v[k]);
+    return b.op("Convert", "opset1", {{"destination_type", "f32"}}, {b.constant<uint16_t>("f16", dims, h)}, {dims});
+  };
   auto data = b.param("data", "f32", {1, 3, d(H), d(W)});
   Attrs conv = {{"strides", "4,4"}, {"dilations", "1,1"}, {"pads_begin", "0,0"}, {"pads_end", "0,0"}, {"auto_pad", "explicit"}};
-  auto fm = b.op("Convolution", "opset1", conv, {data, b.f32({4, 3, 4, 4}, wave(4 * 3 * 16, 0.1f))}, {{1, 4, d(fh), d(fw)}});
+  auto fm = b.op("Convolution", "opset1", conv, {data, weights({4, 3, 4, 4}, wave(4 * 3 * 16, 0.1f))}, {{1, 4, d(fh), d(fw)}});
   fm = b.op("ReLU", "opset1", {}, {fm}, {{1, 4, d(fh), d(fw)}});
+  if (variant == Variant::fp16_int8)
+    fm = b.op("FakeQuantize", "opset1", {{"levels", "256"}, {"auto_broadcast", "numpy"}},
+              {fm, b.f32({}, {0.0f}), b.f32({}, {4.0f}), b.f32({}, {0.0f}), b.f32({}, {4.0f})}, {{1, 4, d(fh), d(fw)}});
   Attrs conv1 = {{"strides", "1,1"}, {"dilations", "1,1"}, {"pads_begin", "0,0"}, {"pads_end", "0,0"}, {"auto_pad", "explicit"}};
-  auto loc = b.op("Convolution", "opset1", conv1, {fm, b.f32({priors * 4, 4, 1, 1}, wave(priors * 16, 0.7f))}, {{1, priors * 4, d(fh), d(fw)}});
+  auto loc = b.op("Convolution", "opset1", conv1, {fm, weights({priors * 4, 4, 1, 1}, wave(priors * 16, 0.7f))}, {{1, priors * 4, d(fh), d(fw)}});
   loc = b.op("Transpose", "opset1", {}, {loc, b.i64({4}, {0, 2, 3, 1})}, {{1, d(fh), d(fw), priors * 4}});
   loc = b.op("Reshape", "opset1", {{"special_zero", "true"}}, {loc, b.i64({2}, {0, -1})}, {{1, d(fh * fw * priors * 4)}});
-  auto conf = b.op("Convolution", "opset1", conv1, {fm, b.f32({priors * 2, 4, 1, 1}, wave(priors * 8, 1.3f))}, {{1, priors * 2, d(fh), d(fw)}});
+  auto conf = b.op("Convolution", "opset1", conv1, {fm, weights({priors * 2, 4, 1, 1}, wave(priors * 8, 1.3f))}, {{1, priors * 2, d(fh), d(fw)}});
   conf = b.op("Transpose", "opset1", {}, {conf, b.i64({4}, {0, 2, 3, 1})}, {{1, d(fh), d(fw), priors * 2}});
   conf = b.op("Reshape", "opset1", {{"special_zero", "true"}}, {conf, b.i64({3}, {0, -1, 2})}, {{1, d(fh * fw * priors), 2}});
   conf = b.op("SoftMax", "opset8", {{"axis", "2"}}, {conf}, {{1, d(fh * fw * priors), 2}});
@@ -101,21 +116,34 @@ TEST(IrShapeFolding, SsdPriorBoxFoldsWithStaticShapes) {
   }
 }
 
+TEST(IrShapeFolding, SsdPriorBoxFoldsInFp16AndInt8Variants) {
+  for (Variant v : {Variant::fp16, Variant::fp16_int8}) {
+    auto t = ssdLike(32, 48, false, "opset1", v).translate();
+    EXPECT_EQ(onnxOps(t).count("PriorBox"), 0u);
+    Runner r(t.onnx_model);
+    auto out = r.run({{"data", image(32, 48)}});
+    ASSERT_EQ(out[1].shape, (std::vector<int64_t>{2, 8 * 12 * 4 * 4}));
+    EXPECT_EQ(out[0].as<float>().at(0), 0.0f);
+  }
+}
+
 TEST(IrShapeFolding, SsdPriorBoxAtRunTimeWithDynamicShapes) {
-  auto dyn = ssdLike(32, 48, true).translate();
-  EXPECT_EQ(onnxOps(dyn).count("PriorBox"), 1u);
-  Runner rd(dyn.onnx_model);
-  for (auto [H, W] : {std::pair<int64_t, int64_t>{32, 48}, {64, 64}, {40, 24}}) {
-    Runner rs(ssdLike(H, W, false).translate().onnx_model);
-    auto in = image(H, W);
-    auto a = rd.run({{"data", in}});
-    auto s = rs.run({{"data", in}});
-    ASSERT_EQ(a[1].shape, s[1].shape) << H << "x" << W;
-    auto pa = a[1].as<float>(), ps = s[1].as<float>();
-    for (size_t k = 0; k < pa.size(); ++k) ASSERT_NEAR(pa[k], ps[k], 1e-6) << "prior value " << k << " at " << H << "x" << W;
-    ASSERT_EQ(a[0].shape, s[0].shape);
-    auto da = a[0].as<float>(), ds = s[0].as<float>();
-    for (size_t k = 0; k < da.size(); ++k) EXPECT_NEAR(da[k], ds[k], 1e-5) << "detection value " << k << " at " << H << "x" << W;
+  for (Variant v : {Variant::fp32, Variant::fp16, Variant::fp16_int8}) {
+    auto dyn = ssdLike(32, 48, true, "opset1", v).translate();
+    EXPECT_EQ(onnxOps(dyn).count("PriorBox"), 1u);
+    Runner rd(dyn.onnx_model);
+    for (auto [H, W] : {std::pair<int64_t, int64_t>{32, 48}, {64, 64}, {40, 24}}) {
+      Runner rs(ssdLike(H, W, false, "opset1", v).translate().onnx_model);
+      auto in = image(H, W);
+      auto a = rd.run({{"data", in}});
+      auto s = rs.run({{"data", in}});
+      ASSERT_EQ(a[1].shape, s[1].shape) << H << "x" << W;
+      auto pa = a[1].as<float>(), ps = s[1].as<float>();
+      for (size_t k = 0; k < pa.size(); ++k) ASSERT_NEAR(pa[k], ps[k], 1e-6) << "prior value " << k << " at " << H << "x" << W;
+      ASSERT_EQ(a[0].shape, s[0].shape);
+      auto da = a[0].as<float>(), ds = s[0].as<float>();
+      for (size_t k = 0; k < da.size(); ++k) EXPECT_NEAR(da[k], ds[k], 1e-5) << "detection value " << k << " at " << H << "x" << W;
+    }
   }
 }
 
