@@ -11,7 +11,7 @@ namespace ovms::engine::ir::kernels {
 // normalized corners (xmin, ymin, xmax, ymax), row 1 the variances.
 std::vector<float> priorBox(const PriorBoxAttrs& a, int64_t H, int64_t W, int64_t IH, int64_t IW) {
   if (H <= 0 || W <= 0 || IH <= 0 || IW <= 0) throw std::runtime_error("PriorBox: sizes must be positive");
-  if (H > (1 << 14) || W > (1 << 14) || H * W > (1 << 22)) throw std::runtime_error("PriorBox: feature map too large");
+  if (H > (1 << 14) || W > (1 << 14) || H * W > (1 << 20)) throw std::runtime_error("PriorBox: feature map too large");
   if (a.density.size() != a.fixed_size.size() && !a.fixed_size.empty())
     throw std::runtime_error("PriorBox: density and fixed_size must have the same length");
   std::vector<float> ars{1.0f};

@@ -1,5 +1,6 @@
 // Caffe/Darknet-era detection layers: PriorBox (v0/opset1, v8), a constant when the feature-map and image sizes are
-// known at translation time, else the ovms.ir PriorBox kernel (sizes at run time); RegionYolo (v0/opset1), decomposed into ONNX ops.
+// known at translation time, else the ovms.ir PriorBox kernel (sizes at run time); RegionYolo (v0/opset1),
+// decomposed into ONNX ops.
 #include <algorithm>
 #include <cmath>
 
