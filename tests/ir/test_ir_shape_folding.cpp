@@ -208,10 +208,10 @@ TEST(IrShapeFolding, ReductionAxesFromRangeOfShapeOfShapeOf) {
   }
 }
 
-// horizontal-text-detection-0001: k = min(100, boxes kept by NonMaxSuppression). The XML's port dims of the NMS
-// outputs (100) are upper bounds; taking them as the shape made k a constant 100 and every request failed.
+// horizontal-text-detection-0001 (IR v10): k = min(100, boxes kept by NonMaxSuppression). The XML's port dims of
+// the NMS outputs (100) are upper bounds; taking them as the shape made k a constant 100 and every request failed.
 TEST(IrShapeFolding, TopKWithKFromNmsOutputCount) {
-  IrBuilder b;
+  IrBuilder b(10);
   auto boxes = b.param("boxes", "f32", {1, 7, 4});
   auto scores = b.param("scores", "f32", {1, 1, 7});
   auto nms = b.op("NonMaxSuppression", "opset9", {{"box_encoding", "corner"}, {"sort_result_descending", "false"}, {"output_type", "i64"}},
@@ -231,4 +231,19 @@ TEST(IrShapeFolding, TopKWithKFromNmsOutputCount) {
   auto out = r.run({{"boxes", Tensor::f32({1, 7, 4}, bx)}, {"scores", Tensor::f32({1, 1, 7}, {0.9f, 0.8f, 0.3f, 0.7f, 0.6f, 0.95f, 0.5f})}});
   ASSERT_EQ(out[0].shape, (std::vector<int64_t>{4}));
   EXPECT_EQ(out[0].as<float>(), (std::vector<float>{0.95f, 0.9f, 0.6f, 0.3f}));
+  // The served signature does not promise the upper bound either.
+  EXPECT_EQ(r.session().GetOutputTypeInfo(0).GetTensorTypeAndShapeInfo().GetShape(), (std::vector<int64_t>{-1}));
+}
+
+// IR v11 writes OpenVINO's partial shapes: -1 where NonMaxSuppression makes a size data-dependent, exact dims
+// elsewhere, which the served signature keeps ([?, 3] here, as OpenVINO reports it).
+TEST(IrShapeFolding, V11NmsOutputsKeepTheirStaticDims) {
+  IrBuilder b;
+  auto nms = b.op("NonMaxSuppression", "opset9", {{"box_encoding", "corner"}, {"sort_result_descending", "false"}, {"output_type", "i64"}},
+                  {b.param("boxes", "f32", {1, 7, 4}), b.param("scores", "f32", {1, 1, 7}), b.i64({}, {100}), b.f32({}, {0.5f}), b.f32({}, {0.0f})},
+                  {{-1, 3}, {-1, 3}, {1}}, "i64", {"i64", "f32", "i64"});
+  b.result({nms.id, nms.port + 1});
+  auto t = b.translate();
+  Runner r(t.onnx_model);
+  EXPECT_EQ(r.session().GetOutputTypeInfo(0).GetTensorTypeAndShapeInfo().GetShape(), (std::vector<int64_t>{-1, 3}));
 }

@@ -398,8 +398,9 @@ class IrTranslator {
     return v;
   }
 
-  // Ops whose output sizes depend on the input values: the XML lists upper bounds for them (e.g. NonMaxSuppression's
-  // max_output_boxes_per_class), never their shapes.
+  // Ops whose output sizes depend on the input values. IR v10 (the Model Optimizer of the static-shape Inference
+  // Engine era) lists upper bounds for them (e.g. NonMaxSuppression's max_output_boxes_per_class), never their
+  // shapes; IR v11 writes OpenVINO's inferred partial shapes, with -1 where a size is data-dependent.
   static bool dataDependentOutputs(const IrLayer& L, const std::vector<Value>& ins) {
     static const std::set<std::string> always = {"NonMaxSuppression", "NonZero", "Unique", "MulticlassNms", "MatrixNms",
                                                  "ExperimentalDetectronDetectionOutput"};
@@ -515,11 +516,12 @@ class IrTranslator {
         const Edge& e = edges_.at({L.id, L.inputs[k].id});
         values[{e.from_layer, e.from_port}].name = ins[k].name;  // emit shared constants once
       }
-      // Port dims downstream of a data-dependent output are upper bounds: translate with them unknown. ShapeOf
+      // v10 port dims downstream of a data-dependent output are upper bounds: translate with them unknown. ShapeOf
       // stops that: its own shape ([rank]) is exact, only its values are known at run time.
-      const bool bounded = dataDependentOutputs(L, ins) ||
-                           (L.type != "ShapeOf" &&
-                            std::any_of(ins.begin(), ins.end(), [](const Value& v) { return !v.isConst() && v.dims_are_bounds; }));
+      const bool bounded = version_ == 10 &&
+                           (dataDependentOutputs(L, ins) ||
+                            (L.type != "ShapeOf" &&
+                             std::any_of(ins.begin(), ins.end(), [](const Value& v) { return !v.isConst() && v.dims_are_bounds; })));
       NodeContext ctx(L, g, std::move(ins), shapes_trusted_ && !bounded);
       for (const auto& p : L.outputs) ctx.output_used.push_back(consumed_.count({L.id, p.id}) != 0);
       std::vector<Value> outs;
