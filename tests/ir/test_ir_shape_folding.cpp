@@ -165,11 +165,15 @@ TEST(IrShapeFolding, ShapeArithmeticFoldsLikeItRuns) {
     b.result(b.op("Divide", "opset1", {{"m_pythondiv", "true"}}, {in, b.i64({1}, {-3})}, {{3, 4}}, "i64"));
     b.result(b.op("Subtract", "opset1", {}, {b.op("Multiply", "opset1", {}, {in, b.i64({4}, {1, 2, 3, 4})}, {{3, 4}}, "i64"), b.i64({3, 1}, {1, 2, 3})}, {{3, 4}}, "i64"));
     b.result(b.op("Minimum", "opset1", {}, {in, b.i64({}, {4})}, {{3, 4}}, "i64"));
+    b.result(b.op("ReduceProd", "opset1", {{"keep_dims", "false"}}, {in, b.i64({1}, {-1})}, {{3}}, "i64"));
+    b.result(b.op("ReduceMax", "opset1", {{"keep_dims", "true"}}, {in, b.i64({1}, {0})}, {{1, 4}}, "i64"));
+    b.result(b.op("ReduceSum", "opset1", {{"keep_dims", "false"}}, {in, b.i64({2}, {0, 1})}, {{}}, "i64"));
+    b.result(b.op("ReduceMin", "opset1", {{"keep_dims", "false"}}, {in, b.i64({0}, {})}, {{3, 4}}, "i64"));
     return b;
   };
   auto folded = build(true).translate();
   auto ops = onnxOps(folded);
-  for (const char* op : {"Slice", "Gather", "Concat", "Reshape", "Div", "Mul", "Sub", "Min", "Squeeze", "Unsqueeze"})
+  for (const char* op : {"Slice", "Gather", "Concat", "Reshape", "Div", "Mul", "Sub", "Min", "Squeeze", "Unsqueeze", "ReduceProd", "ReduceMax", "ReduceSum", "ReduceMin"})
     EXPECT_EQ(ops.count(op), 0u) << op << " should have been folded";
   auto f = Runner(folded.onnx_model).run({});
   auto r = Runner(build(false).translate().onnx_model).run({{"x", Tensor::i64({3, 4}, x)}});
@@ -180,6 +184,10 @@ TEST(IrShapeFolding, ShapeArithmeticFoldsLikeItRuns) {
   }
   // Spot checks against OpenVINO semantics.
   EXPECT_EQ(r[6].as<int64_t>(), (std::vector<int64_t>{-1, -1, -2, -1, -2, -3, -1, -2, -2, -1, -2, -3}));  // floor division
+  EXPECT_EQ(f[9].as<int64_t>(), (std::vector<int64_t>{12, 540, 600}));
+  EXPECT_EQ(f[10].as<int64_t>(), (std::vector<int64_t>{5, 9, 5, 8}));
+  EXPECT_EQ(f[11].as<int64_t>(), (std::vector<int64_t>{52}));
+  EXPECT_EQ(f[12].as<int64_t>(), x);  // no axes: no reduction
 }
 
 // horizontal-text-detection-0001: ReduceMin axes = Range(0, Squeeze(ShapeOf(ShapeOf(x))), 1).

@@ -478,6 +478,66 @@ Folded arithmetic(const IrLayer& L, const std::vector<Value>& in, Arith op) {
   return std::vector<Value>{constValue(c, a.ir_type)};
 }
 
+enum class Reduce { sum, prod, min, max };
+
+// ReduceSum/Prod/Min/Max over constant axes (e.g. the element count of a shape slice in a Reshape target).
+Folded reduction(const IrLayer& L, const std::vector<Value>& in, Reduce op) {
+  const Value& x = in[0];
+  auto keep = attrBool(L, "keep_dims", false);
+  if (!keep || x.type == TP::BOOL) return std::nullopt;
+  bool integer = isIntegerOnnx(x.type);
+  if (!integer && numelOf(x.dims) > kMaxFoldedFloatElements) return std::nullopt;
+  int64_t r = static_cast<int64_t>(x.dims.size());
+  std::vector<bool> reduced(static_cast<size_t>(r), false);
+  for (auto a : in[1].constant->toInt64()) {
+    auto n = normAxis(a, r);
+    if (!n) return std::nullopt;
+    reduced[static_cast<size_t>(*n)] = true;
+  }
+  Dims out_keep, out;
+  for (int64_t k = 0; k < r; ++k) {
+    bool red = reduced[static_cast<size_t>(k)];
+    out_keep.push_back(red ? 1 : x.dims[static_cast<size_t>(k)]);
+    if (!red || *keep) out.push_back(out_keep.back());
+  }
+  if (numelOf(x.dims) == 0 && (op == Reduce::min || op == Reduce::max)) return std::nullopt;
+  Dims os = stridesOf(out_keep);
+  size_t n_out = static_cast<size_t>(numelOf(out_keep));
+  auto combine = [op](auto acc, auto v) {
+    switch (op) {
+      case Reduce::sum: return acc + v;
+      case Reduce::prod: return acc * v;
+      case Reduce::min: return std::min(acc, v);
+      case Reduce::max: return std::max(acc, v);
+    }
+    return acc;
+  };
+  auto run = [&](auto values, auto init) {
+    using T = decltype(init);
+    std::vector<T> acc(n_out, init);
+    std::vector<bool> seen(n_out, false);
+    size_t i = 0;
+    forEachCoord(x.dims, [&](const Dims& co) {
+      int64_t o = 0;
+      for (size_t k = 0; k < co.size(); ++k) o += (reduced[k] ? 0 : co[k]) * os[k];
+      auto& a = acc[static_cast<size_t>(o)];
+      a = seen[static_cast<size_t>(o)] || op == Reduce::sum || op == Reduce::prod ? combine(a, values[i]) : values[i];
+      seen[static_cast<size_t>(o)] = true;
+      ++i;
+    });
+    return acc;
+  };
+  std::shared_ptr<ConstData> c;
+  if (integer) {
+    auto acc = run(x.constant->toInt64(), int64_t{op == Reduce::prod ? 1 : 0});
+    c = ConstData::fromInt64(x.type, out, acc);
+  } else {
+    auto acc = run(x.constant->toDouble(), double{op == Reduce::prod ? 1.0 : 0.0});
+    c = ConstData::fromDoubles(x.type, out, acc);
+  }
+  return std::vector<Value>{constValue(c, x.ir_type)};
+}
+
 // Which inputs must be constant and how many there may be, per foldable op.
 struct FoldRule {
   size_t min_inputs, max_inputs;
@@ -499,6 +559,10 @@ const FoldRule* ruleFor(const std::string& type) {
       {"Divide", {2, 2, [](const IrLayer& L, const std::vector<Value>& in) { return arithmetic(L, in, Arith::div); }}},
       {"Minimum", {2, 2, [](const IrLayer& L, const std::vector<Value>& in) { return arithmetic(L, in, Arith::min); }}},
       {"Maximum", {2, 2, [](const IrLayer& L, const std::vector<Value>& in) { return arithmetic(L, in, Arith::max); }}},
+      {"ReduceSum", {2, 2, [](const IrLayer& L, const std::vector<Value>& in) { return reduction(L, in, Reduce::sum); }}},
+      {"ReduceProd", {2, 2, [](const IrLayer& L, const std::vector<Value>& in) { return reduction(L, in, Reduce::prod); }}},
+      {"ReduceMin", {2, 2, [](const IrLayer& L, const std::vector<Value>& in) { return reduction(L, in, Reduce::min); }}},
+      {"ReduceMax", {2, 2, [](const IrLayer& L, const std::vector<Value>& in) { return reduction(L, in, Reduce::max); }}},
   };
   auto it = rules.find(type);
   return it == rules.end() ? nullptr : &it->second;
