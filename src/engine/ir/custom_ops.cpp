@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ir/ctc_custom_ops.h"
 #include "engine/ir/detection_kernels.h"
 #include "engine/ir/op_registry.h"
 #include "engine/ir/roi_custom_ops.h"
@@ -19,7 +20,7 @@ using custom_op::guarded;
 using custom_op::shapeOf;
 
 // ---------------------------------------------------------------------------------------------------------
-struct PriorBoxKernel {
+struct PriorBoxClusteredKernel {
   kernels::PriorBoxClusteredAttrs a;
   OrtStatusPtr ComputeV2(OrtKernelContext* context) {
     return guarded([&] {
@@ -36,11 +37,11 @@ struct PriorBoxKernel {
   }
 };
 
-struct PriorBoxOp : Ort::CustomOpBase<PriorBoxOp, PriorBoxKernel, true> {
+struct PriorBoxClusteredOp : Ort::CustomOpBase<PriorBoxClusteredOp, PriorBoxClusteredKernel, true> {
   OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
     return guarded([&] {
       Ort::ConstKernelInfo ki(info);
-      auto* k = new PriorBoxKernel();
+      auto* k = new PriorBoxClusteredKernel();
       k->a.widths = attrFloats(ki, "widths");
       k->a.heights = attrFloats(ki, "heights");
       k->a.variances = attrFloats(ki, "variances");
@@ -53,6 +54,54 @@ struct PriorBoxOp : Ort::CustomOpBase<PriorBoxOp, PriorBoxKernel, true> {
     });
   }
   const char* GetName() const { return "PriorBoxClustered"; }
+  size_t GetInputTypeCount() const { return 2; }
+  ONNXTensorElementDataType GetInputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64; }
+  size_t GetOutputTypeCount() const { return 1; }
+  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// PriorBox with the feature-map and image sizes given at run time (dynamic input shapes).
+struct PriorBoxKernel {
+  kernels::PriorBoxAttrs a;
+  OrtStatusPtr ComputeV2(OrtKernelContext* context) {
+    return guarded([&] {
+      Ort::KernelContext ctx(context);
+      auto os = ctx.GetInput(0), is = ctx.GetInput(1);
+      if (os.GetTensorTypeAndShapeInfo().GetElementCount() != 2 || is.GetTensorTypeAndShapeInfo().GetElementCount() != 2)
+        throw std::runtime_error("PriorBox: output_size and image_size need 2 values");
+      const int64_t* o = os.GetTensorData<int64_t>();
+      const int64_t* im = is.GetTensorData<int64_t>();
+      auto v = kernels::priorBox(a, o[0], o[1], im[0], im[1]);
+      auto out = ctx.GetOutput(0, {2, static_cast<int64_t>(v.size() / 2)});
+      std::copy(v.begin(), v.end(), out.GetTensorMutableData<float>());
+    });
+  }
+};
+
+struct PriorBoxOp : Ort::CustomOpBase<PriorBoxOp, PriorBoxKernel, true> {
+  OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
+    return guarded([&] {
+      Ort::ConstKernelInfo ki(info);
+      auto* k = new PriorBoxKernel();
+      auto& a = k->a;
+      a.min_size = attrFloats(ki, "min_size");
+      a.max_size = attrFloats(ki, "max_size");
+      a.aspect_ratio = attrFloats(ki, "aspect_ratio");
+      a.density = attrFloats(ki, "density");
+      a.fixed_ratio = attrFloats(ki, "fixed_ratio");
+      a.fixed_size = attrFloats(ki, "fixed_size");
+      a.variance = attrFloats(ki, "variance");
+      a.clip = attrOr<int64_t>(ki, "clip", 0) != 0;
+      a.flip = attrOr<int64_t>(ki, "flip", 0) != 0;
+      a.scale_all_sizes = attrOr<int64_t>(ki, "scale_all_sizes", 1) != 0;
+      a.min_max_order = attrOr<int64_t>(ki, "min_max_order", 1) != 0;
+      a.step = attrOr<float>(ki, "step", 0);
+      a.offset = attrOr<float>(ki, "offset", 0.5f);
+      *kernel = k;
+    });
+  }
+  const char* GetName() const { return "PriorBox"; }
   size_t GetInputTypeCount() const { return 2; }
   ONNXTensorElementDataType GetInputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64; }
   size_t GetOutputTypeCount() const { return 1; }
@@ -174,14 +223,17 @@ struct NmsOp : Ort::CustomOpBase<NmsOp, NmsKernel, true> {
 
 struct Domain {
   PriorBoxOp prior_box;
+  PriorBoxClusteredOp prior_box_clustered;
   DetectionOutputOp detection_output;
   NmsOp nms;
   Ort::CustomOpDomain domain{kCustomDomain};
   Domain() {
     domain.Add(&prior_box);
+    domain.Add(&prior_box_clustered);
     domain.Add(&detection_output);
     domain.Add(&nms);
     addRoiCustomOps(domain);
+    addCtcCustomOps(domain);
   }
 };
 

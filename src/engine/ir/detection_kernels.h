@@ -14,6 +14,15 @@ struct PriorBoxClusteredAttrs {
 // Output: [2, 4 * layer_h * layer_w * num_priors] flattened (boxes row, then variances row).
 std::vector<float> priorBoxClustered(const PriorBoxClusteredAttrs& a, int64_t layer_h, int64_t layer_w, int64_t img_h, int64_t img_w);
 
+// PriorBox (v0, v8): boxes for every cell of an H x W feature map on an IH x IW image.
+struct PriorBoxAttrs {
+  std::vector<float> min_size, max_size, aspect_ratio, density, fixed_ratio, fixed_size, variance;
+  bool clip = false, flip = false, scale_all_sizes = true, min_max_order = true;
+  float step = 0, offset = 0.5f;
+};
+// Output: [2, 4 * H * W * priors] flattened (normalized corners xmin, ymin, xmax, ymax; then the variances row).
+std::vector<float> priorBox(const PriorBoxAttrs& a, int64_t H, int64_t W, int64_t IH, int64_t IW);
+
 struct DetectionOutputAttrs {
   int64_t num_classes = -1;  // -1: derive from the conf input (v8)
   int64_t background_label_id = 0;

@@ -31,6 +31,7 @@
 #include <pugixml.hpp>
 
 #include "engine/half.h"
+#include "engine/ir/constant_folding.h"
 #include "engine/ir/ir_model.h"
 #include "engine/ir/op_registry.h"
 
@@ -397,6 +398,17 @@ class IrTranslator {
     return v;
   }
 
+  // Ops whose output sizes depend on the input values. IR v10 (the Model Optimizer of the static-shape Inference
+  // Engine era) lists upper bounds for them (e.g. NonMaxSuppression's max_output_boxes_per_class), never their
+  // shapes; IR v11 writes OpenVINO's inferred partial shapes, with -1 where a size is data-dependent.
+  static bool dataDependentOutputs(const IrLayer& L, const std::vector<Value>& ins) {
+    static const std::set<std::string> always = {"NonMaxSuppression", "NonZero", "Unique", "MulticlassNms", "MatrixNms",
+                                                 "ExperimentalDetectronDetectionOutput"};
+    if (always.count(L.type)) return true;
+    if (L.type == "TopK") return ins.size() > 1 && !ins[1].isConst();  // k computed at run time
+    return false;
+  }
+
   void build() {
     model_.set_ir_version(8);
     model_.set_producer_name("ovms-ir-translator");
@@ -484,6 +496,10 @@ class IrTranslator {
         results.push_back(&L);
         continue;
       }
+      if (auto folded = foldConstantLayer(L, ins)) {
+        for (size_t k = 0; k < L.outputs.size(); ++k) values[{L.id, L.outputs[k].id}] = (*folded)[k];
+        continue;
+      }
       const auto* fn = reg.find(L.type, L.version);
       if (!fn) {
         std::string v = L.version;
@@ -500,7 +516,13 @@ class IrTranslator {
         const Edge& e = edges_.at({L.id, L.inputs[k].id});
         values[{e.from_layer, e.from_port}].name = ins[k].name;  // emit shared constants once
       }
-      NodeContext ctx(L, g, std::move(ins), shapes_trusted_);
+      // v10 port dims downstream of a data-dependent output are upper bounds: translate with them unknown. ShapeOf
+      // stops that: its own shape ([rank]) is exact, only its values are known at run time.
+      const bool bounded = version_ == 10 &&
+                           (dataDependentOutputs(L, ins) ||
+                            (L.type != "ShapeOf" &&
+                             std::any_of(ins.begin(), ins.end(), [](const Value& v) { return !v.isConst() && v.dims_are_bounds; })));
+      NodeContext ctx(L, g, std::move(ins), shapes_trusted_ && !bounded);
       for (const auto& p : L.outputs) ctx.output_used.push_back(consumed_.count({L.id, p.id}) != 0);
       std::vector<Value> outs;
       try {
@@ -512,7 +534,10 @@ class IrTranslator {
       }
       if (outs.size() < L.outputs.size())
         throw IrError(L.describe() + ": translation produced " + std::to_string(outs.size()) + " outputs, the IR declares " + std::to_string(L.outputs.size()));
-      for (size_t k = 0; k < L.outputs.size(); ++k) values[{L.id, L.outputs[k].id}] = outs[k];
+      for (size_t k = 0; k < L.outputs.size(); ++k) {
+        if (bounded && !outs[k].isConst()) outs[k].dims_are_bounds = true;
+        values[{L.id, L.outputs[k].id}] = outs[k];
+      }
     }
 
     // Results, in XML order.

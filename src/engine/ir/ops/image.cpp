@@ -22,8 +22,12 @@ std::vector<Value> interpolate(NodeContext& c, bool v11) {
   } else {
     for (int64_t k = 0; k < rank; ++k) axes.push_back(k);
   }
-  if (c.b("antialias", false)) c.fail("antialias is not supported");
+  // Refused with a load error: ONNX Resize gains antialias only in opset 18 (the translation targets opset 17),
+  // and Pillow's resampling filters have no ONNX counterpart.
+  if (c.b("antialias", false)) c.fail("antialias is not supported (antialiased downscaling has no ONNX opset 17 equivalent)");
   std::string mode = c.strReq("mode");
+  if (mode == "bilinear_pillow" || mode == "bicubic_pillow")
+    c.fail("mode '" + mode + "' (Pillow-compatible resampling) is not supported");
   std::string onnx_mode;
   if (mode == "nearest") onnx_mode = "nearest";
   else if (mode == "linear" || mode == "linear_onnx") onnx_mode = "linear";
@@ -77,7 +81,7 @@ std::vector<Value> interpolate1(NodeContext& c) {
   auto axes = c.ints("axes");
   if (axes.empty()) c.fail("missing attribute 'axes'");
   for (auto& a : axes) a = normAxis(c, a, rank);
-  if (c.b("antialias", false)) c.fail("antialias is not supported");
+  if (c.b("antialias", false)) c.fail("antialias is not supported (antialiased downscaling has no ONNX opset 17 equivalent)");
   std::string mode = c.strReq("mode");
   bool align = c.b("align_corners", true);
   auto pb = c.ints("pads_begin"), pe = c.ints("pads_end");

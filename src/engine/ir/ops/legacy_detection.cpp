@@ -1,8 +1,10 @@
-// Caffe/Darknet-era detection layers: PriorBox (v0/opset1, v8), folded to a constant when the feature-map and
-// image sizes are known at translation time; RegionYolo (v0/opset1), decomposed into ONNX ops.
+// Caffe/Darknet-era detection layers: PriorBox (v0/opset1, v8), a constant when the feature-map and image sizes are
+// known at translation time, else the ovms.ir PriorBox kernel (sizes at run time); RegionYolo (v0/opset1),
+// decomposed into ONNX ops.
 #include <algorithm>
 #include <cmath>
 
+#include "engine/ir/detection_kernels.h"
 #include "engine/ir/op_registry.h"
 
 namespace ovms::engine::ir {
@@ -10,119 +12,9 @@ namespace {
 
 using TP = onnx::TensorProto;
 
-struct PriorBoxAttrs {
-  std::vector<float> min_size, max_size, aspect_ratio, density, fixed_ratio, fixed_size, variance;
-  bool clip = false, flip = false, scale_all_sizes = true, min_max_order = true;
-  float step = 0, offset = 0.5f;
-};
-
-// Boxes for every cell of an H x W feature map on an IH x IW image: output [2, 4 * H * W * priors], row 0 the
-// normalized corners (xmin, ymin, xmax, ymax), row 1 the variances.
-std::vector<float> priorBoxes(const PriorBoxAttrs& a, int64_t H, int64_t W, int64_t IH, int64_t IW) {
-  if (H <= 0 || W <= 0 || IH <= 0 || IW <= 0) throw IrError("PriorBox: sizes must be positive");
-  std::vector<float> ars{1.0f};
-  for (float r : a.aspect_ratio) {
-    bool seen = std::any_of(ars.begin(), ars.end(), [&](float e) { return std::fabs(e - r) < 1e-6f; });
-    if (seen) continue;
-    ars.push_back(r);
-    if (a.flip) ars.push_back(1.0f / r);
-  }
-  std::vector<float> mins = a.min_size;
-  float step = a.step;
-  if (!a.scale_all_sizes) {  // MXNet-style: sizes and step relative to the image height
-    step = step == -1 ? static_cast<float>(IH) / static_cast<float>(H) : step * static_cast<float>(IH);
-    for (auto& m : mins) m *= static_cast<float>(IH);
-  }
-  const float inv_w = 1.0f / static_cast<float>(IW), inv_h = 1.0f / static_cast<float>(IH);
-  const float step_x = step == 0 ? static_cast<float>(IW) / static_cast<float>(W) : step;
-  const float step_y = step == 0 ? static_cast<float>(IH) / static_cast<float>(H) : step;
-  std::vector<float> boxes;
-  auto emit = [&](float cx, float cy, float hw, float hh, bool clip) {
-    float v[4] = {(cx - hw) * inv_w, (cy - hh) * inv_h, (cx + hw) * inv_w, (cy + hh) * inv_h};
-    if (clip) {
-      v[0] = std::max(v[0], 0.0f);
-      v[1] = std::max(v[1], 0.0f);
-      v[2] = std::min(v[2], 1.0f);
-      v[3] = std::min(v[3], 1.0f);
-    }
-    boxes.insert(boxes.end(), v, v + 4);
-  };
-  auto denseGrid = [&](float cx, float cy, size_t s, float hw, float hh) {
-    int64_t dens = static_cast<int64_t>(a.density.at(s));
-    if (dens <= 0) throw IrError("PriorBox: density must be positive");
-    float fs = a.fixed_size[s];
-    int64_t shift = static_cast<int64_t>(fs / static_cast<float>(dens));
-    float base = static_cast<float>(static_cast<size_t>(fs)) / 2;  // OpenVINO truncates the fixed size here
-    for (int64_t r = 0; r < dens; ++r)
-      for (int64_t col = 0; col < dens; ++col)
-        emit(cx - base + static_cast<float>(shift) / 2.f + static_cast<float>(col * shift),
-             cy - base + static_cast<float>(shift) / 2.f + static_cast<float>(r * shift), hw, hh, true);
-  };
-  for (int64_t h = 0; h < H; ++h) {
-    for (int64_t w = 0; w < W; ++w) {
-      float cx, cy;
-      if (step == 0) {
-        cx = (static_cast<float>(w) + 0.5f) * step_x;
-        cy = (static_cast<float>(h) + 0.5f) * step_y;
-      } else {
-        cx = (a.offset + static_cast<float>(w)) * step;
-        cy = (a.offset + static_cast<float>(h)) * step;
-      }
-      for (size_t s = 0; s < a.fixed_size.size(); ++s) {
-        float half = static_cast<float>(static_cast<size_t>(a.fixed_size[s])) * 0.5f;
-        if (!a.fixed_ratio.empty()) {
-          for (float r : a.fixed_ratio) {
-            float q = std::sqrt(r);
-            denseGrid(cx, cy, s, a.fixed_size[s] * 0.5f * q, a.fixed_size[s] * 0.5f / q);
-          }
-        } else {
-          if (!a.density.empty()) denseGrid(cx, cy, s, half, half);
-          for (float r : ars) {
-            if (std::fabs(r - 1.0f) < 1e-6f) continue;
-            float q = std::sqrt(r);
-            denseGrid(cx, cy, s, a.fixed_size[s] * 0.5f * q, a.fixed_size[s] * 0.5f / q);
-          }
-        }
-      }
-      for (size_t m = 0; m < mins.size(); ++m) {
-        auto maxBox = [&] {
-          if (a.max_size.size() > m) {
-            float half = std::sqrt(mins[m] * a.max_size[m]) * 0.5f;
-            emit(cx, cy, half, half, false);
-          }
-        };
-        auto arBoxes = [&] {
-          if (!a.scale_all_sizes && m != mins.size() - 1) return;
-          size_t sidx = a.scale_all_sizes ? m : 0;
-          for (float r : ars) {
-            if (std::fabs(r - 1.0f) < 1e-6f) continue;
-            float q = std::sqrt(r);
-            emit(cx, cy, mins[sidx] * 0.5f * q, mins[sidx] * 0.5f / q, false);
-          }
-        };
-        emit(cx, cy, mins[m] * 0.5f, mins[m] * 0.5f, false);
-        if (a.min_max_order) {
-          maxBox();
-          arBoxes();
-        } else {
-          arBoxes();
-          maxBox();
-        }
-      }
-    }
-  }
-  if (a.clip)
-    for (auto& v : boxes) v = std::min(std::max(v, 0.0f), 1.0f);
-  std::vector<float> var = a.variance.empty() ? std::vector<float>{0.1f} : a.variance;
-  size_t n = boxes.size();
-  boxes.resize(2 * n);
-  for (size_t k = 0; k < n; ++k) boxes[n + k] = var.size() == 1 ? var[0] : var[k % 4];
-  return boxes;
-}
-
 std::vector<Value> priorBox(NodeContext& c, bool v8) {
   c.requireInputs(2, 2);
-  PriorBoxAttrs a;
+  kernels::PriorBoxAttrs a;
   a.min_size = c.floats("min_size");
   a.max_size = c.floats("max_size");
   a.aspect_ratio = c.floats("aspect_ratio");
@@ -139,17 +31,33 @@ std::vector<Value> priorBox(NodeContext& c, bool v8) {
   if (!a.variance.empty() && a.variance.size() != 1 && a.variance.size() != 4) c.fail("variance must have 0, 1 or 4 values");
   if (!a.density.empty() && a.density.size() != a.fixed_size.size()) c.fail("density and fixed_size must have the same length");
   if (!a.fixed_size.empty() && a.density.empty()) c.fail("fixed_size needs density");
-  if (!c.in(0).isConst() || !c.in(1).isConst())
-    c.fail("PriorBox is only supported when the feature map and image sizes are known at load time (static input shapes)");
-  auto o = c.constInts(0), im = c.constInts(1);
-  if (o.size() != 2 || im.size() != 2) c.fail("output_size and image_size must have 2 values");
-  std::vector<float> v;
-  try {
-    v = priorBoxes(a, o[0], o[1], im[0], im[1]);
-  } catch (const std::exception& e) {
-    c.fail(e.what());
+  if (c.in(0).isConst() && c.in(1).isConst()) {
+    auto o = c.constInts(0), im = c.constInts(1);
+    if (o.size() != 2 || im.size() != 2) c.fail("output_size and image_size must have 2 values");
+    std::vector<float> v;
+    try {
+      v = kernels::priorBox(a, o[0], o[1], im[0], im[1]);
+    } catch (const std::exception& e) {
+      c.fail(e.what());
+    }
+    return {constantPriorBoxes(c, v)};
   }
-  return {constantPriorBoxes(c, v)};
+  // Sizes known only at run time (dynamic input shapes): the ovms.ir PriorBox kernel computes the same boxes.
+  auto n = c.g.node("PriorBox", {castTo(c.g, c.in(0), TP::INT64), castTo(c.g, c.in(1), TP::INT64)}, 1, kCustomDomain);
+  auto floats = [&](const char* name, const std::vector<float>& v) {
+    if (!v.empty()) n.attr(name, v);  // an absent list attribute reads as empty in the kernel
+  };
+  floats("min_size", a.min_size);
+  floats("max_size", a.max_size);
+  floats("aspect_ratio", a.aspect_ratio);
+  floats("density", a.density);
+  floats("fixed_ratio", a.fixed_ratio);
+  floats("fixed_size", a.fixed_size);
+  floats("variance", a.variance);
+  n.attr("clip", static_cast<int64_t>(a.clip)).attr("flip", static_cast<int64_t>(a.flip))
+      .attr("scale_all_sizes", static_cast<int64_t>(a.scale_all_sizes)).attr("min_max_order", static_cast<int64_t>(a.min_max_order))
+      .attr("step", a.step).attr("offset", a.offset);
+  return {c.out(n.out(), TP::FLOAT)};
 }
 
 // RegionYolo: per region, sigmoid on x, y (entries 0, 1) and on the objectness (entry `coords`); class scores get

@@ -45,7 +45,12 @@ std::vector<Value> shapeOf(NodeContext& c, bool v3) {
     v.dims = {static_cast<int64_t>(x.dims.size())};
     return {v};
   }
-  return {c.out(c.g.cast(c.g.op("Shape", {x.name}), TP::INT64, ot), ot)};
+  Value v = c.out(c.g.cast(c.g.op("Shape", {x.name}), TP::INT64, ot), ot);
+  if (x.rank >= 0) {  // the rank is known even when the dims are not (ShapeOf(ShapeOf(x)) then folds)
+    v.rank = 1;
+    v.dims = {x.rank};
+  }
+  return {v};
 }
 
 std::vector<Value> concat(NodeContext& c) {
@@ -255,13 +260,34 @@ std::vector<Value> gather(NodeContext& c, bool has_batch_dims) {
   } else {
     int64_t ir = c.rankOf(1);
     if (bd < 0) bd += ir;
-    if (bd != axis) c.fail("batch_dims other than 0 are only supported when axis == batch_dims");
-    // Gather(data, idx, axis=b, batch_dims=b) == GatherND(data, idx[..., None], batch_dims=b); negative indices:
+    if (bd < 0 || bd > axis || bd > ir)
+      c.fail("batch_dims " + std::to_string(bd) + " must be in [0, min(axis " + std::to_string(axis) + ", indices rank " + std::to_string(ir) + ")]");
+    // Gather(data, idx, axis=a, batch_dims=b) == GatherND(data', idx[..., None], batch_dims=b) where data' has axis a
+    // moved right after the batch axes; the free axes b..a-1 then come out after the index dims and are moved back.
     std::string ii = castTo(c.g, c.in(1), TP::INT64);
     std::string ax_len = c.g.op("Gather", {c.g.op("Shape", {x.name}), c.g.constI64({axis})});
     std::string neg = c.g.op("Less", {ii, c.g.constI64({0}, true)});
     ii = c.g.op("Where", {neg, c.g.op("Add", {ii, ax_len}), ii});
-    r = c.g.node("GatherND", {x.name, c.g.op("Unsqueeze", {ii, c.g.constI64({-1})})}).attr("batch_dims", bd).out();
+    std::string data = x.name;
+    const int64_t free_axes = axis - bd, index_axes = ir - bd;
+    if (free_axes > 0) {
+      std::vector<int64_t> perm;
+      for (int64_t k = 0; k < bd; ++k) perm.push_back(k);
+      perm.push_back(axis);
+      for (int64_t k = bd; k < axis; ++k) perm.push_back(k);
+      for (int64_t k = axis + 1; k < rank; ++k) perm.push_back(k);
+      data = c.g.node("Transpose", {data}).attr("perm", perm).out();
+    }
+    r = c.g.node("GatherND", {data, c.g.op("Unsqueeze", {ii, c.g.constI64({-1})})}).attr("batch_dims", bd).out();
+    if (free_axes > 0 && index_axes > 0) {
+      // GatherND gives [batch, index dims, free axes, rest]; OpenVINO's order is [batch, free axes, index dims, rest].
+      std::vector<int64_t> perm;
+      for (int64_t k = 0; k < bd; ++k) perm.push_back(k);
+      for (int64_t k = 0; k < free_axes; ++k) perm.push_back(bd + index_axes + k);
+      for (int64_t k = 0; k < index_axes; ++k) perm.push_back(bd + k);
+      for (int64_t k = bd + index_axes + free_axes; k < rank - 1 + index_axes; ++k) perm.push_back(k);
+      r = c.g.node("Transpose", {r}).attr("perm", perm).out();
+    }
   }
   Value v = c.out(r, x.type);
   v.ir_type = x.ir_type;
