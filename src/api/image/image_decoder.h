@@ -1,5 +1,5 @@
 #pragma once
-// Binary (encoded JPEG/PNG) request inputs → NHWC model tensors, as OVMS does it with OpenCV
+// Encoded (JPEG/PNG) images → NHWC model tensors, as OVMS does it with OpenCV
 // (tensor_conversion.cpp / binaryutils.cpp; spec §7.4):
 //   cv::imdecode(IMREAD_UNCHANGED) → BGR / BGRA / GRAY, 8- or 16-bit
 //   → channel and resolution checks → Mat::convertTo(model precision) → cv::resize(INTER_LINEAR)
