@@ -172,3 +172,75 @@ def test_each_request_logs_one_escaped_debug_line(i8, kpb):
     assert "Request: model bad\\x0aname\\x1b[31m; version 0; KServe REST ModelInfer; status: " \
            "Pipeline with requested name is not found" in log, log
     assert "\x1b[31m" not in log
+
+
+def image_and_vector(repo):
+    """Inputs in model order: a FP32 [1,2], then img U8 [1,4,4,3] (an image input)."""
+    g = helper.make_graph([helper.make_node("Identity", ["a"], ["a_out"]), helper.make_node("Identity", ["img"], ["img_out"])],
+                          "two", [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 2]),
+                                  helper.make_tensor_value_info("img", TensorProto.UINT8, [1, 4, 4, 3])],
+                          [helper.make_tensor_value_info("a_out", TensorProto.FLOAT, [1, 2]),
+                           helper.make_tensor_value_info("img_out", TensorProto.UINT8, [1, 4, 4, 3])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    os.makedirs(os.path.join(repo, "1"), exist_ok=True)
+    onnx.save(m, os.path.join(repo, "1", "model.onnx"))
+    return repo
+
+
+def test_images_decode_at_the_same_validation_step_on_every_api(start_server, tmp_path, kpb, tpb):
+    # TF-Serving used to decode images before validating anything; KServe only at the precision
+    # step. Now every API validates in model order: the missing input `a` (first in model order) is
+    # reported before the undecodable image.
+    import base64
+    srv = start_server(["--model_name", "two", "--model_path", image_and_vector(str(tmp_path / "two"))],
+                       wait_for="two")
+    ch = grpc.insecure_channel(srv.grpc_address)
+    missing = "Missing input with specific name - Required input: a"
+    broken = b"not an image"
+    # TF-Serving gRPC
+    req = tpb[0].PredictRequest()
+    req.model_spec.name = "two"
+    t = req.inputs["img"]
+    t.dtype = tpb[2].DT_STRING
+    t.tensor_shape.dim.add(size=1)
+    t.string_val.append(broken)
+    w = req.inputs["wrong"]
+    w.dtype = tpb[2].DT_FLOAT
+    w.tensor_shape.dim.add(size=1)
+    w.tensor_shape.dim.add(size=2)
+    w.float_val.extend([1, 2])
+    with pytest.raises(grpc.RpcError) as e:
+        tpb[1].PredictionServiceStub(ch).Predict(req, timeout=10)
+    assert (e.value.code(), e.value.details()) == (grpc.StatusCode.INVALID_ARGUMENT, missing)
+    # KServe gRPC
+    kreq = kpb[0].ModelInferRequest(model_name="two")
+    kreq.inputs.add(name="img", datatype="BYTES", shape=[1]).contents.bytes_contents.append(broken)
+    kreq.inputs.add(name="wrong", datatype="FP32", shape=[1, 2]).contents.fp32_contents.extend([1, 2])
+    with pytest.raises(grpc.RpcError) as e:
+        kpb[1].GRPCInferenceServiceStub(ch).ModelInfer(kreq, timeout=10)
+    assert (e.value.code(), e.value.details()) == (grpc.StatusCode.INVALID_ARGUMENT, missing)
+    # TF-Serving REST
+    body = {"inputs": {"img": [{"b64": base64.b64encode(broken).decode()}], "wrong": [[1.0, 2.0]]}}
+    status, _, resp = http("POST", f"{srv.rest}/v1/models/two:predict", json.dumps(body))
+    assert (status, json.loads(resp)) == (400, {"error": missing})
+    # KServe REST
+    body = {"inputs": [{"name": "img", "shape": [1], "datatype": "BYTES", "data": [broken.decode()]},
+                       {"name": "wrong", "shape": [1, 2], "datatype": "FP32", "data": [1.0, 2.0]}]}
+    status, _, resp = http("POST", f"{srv.rest}/v2/models/two/infer", json.dumps(body))
+    assert (status, json.loads(resp)) == (400, {"error": missing})
+    # With `a` present, the image is decoded (and fails: IMAGE_PARSING_FAILED, gRPC UNKNOWN / REST
+    # 500, §7.4) at the precision step, on every API alike.
+    kreq.inputs[1].name = "a"
+    with pytest.raises(grpc.RpcError) as e:
+        kpb[1].GRPCInferenceServiceStub(ch).ModelInfer(kreq, timeout=10)
+    assert e.value.code() == grpc.StatusCode.UNKNOWN
+    req.inputs["a"].CopyFrom(req.inputs["wrong"])
+    del req.inputs["wrong"]
+    with pytest.raises(grpc.RpcError) as e:
+        tpb[1].PredictionServiceStub(ch).Predict(req, timeout=10)
+    assert e.value.code() == grpc.StatusCode.UNKNOWN
+    body = {"inputs": {"img": [{"b64": base64.b64encode(broken).decode()}], "a": [[1.0, 2.0]]}}
+    status, _, resp = http("POST", f"{srv.rest}/v1/models/two:predict", json.dumps(body))
+    assert (status, json.loads(resp)) == (500, {"error": "Image parsing failed"})
+    ch.close()
