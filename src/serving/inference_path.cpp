@@ -58,6 +58,14 @@ std::string escapeForLog(std::string_view s, size_t max_bytes) {
   return out;
 }
 
+void logRequest(const std::string& model, int64_t version, const RequestOrigin& origin, const Status& status,
+                int64_t elapsed_us) {
+  if (!servingLogger()->should_log(spdlog::level::debug)) return;
+  SERVING_LOG(debug, "Request: model {}; version {}; {} {} {}; status: {}; time: {} us", escapeForLog(model), version,
+              apiName(origin.api), interfaceName(origin.interface), methodName(origin.method),
+              escapeForLog(status.ok() ? std::string("OK") : status.message()), elapsed_us);
+}
+
 Status InferencePath::acquire(const InferenceRequest& request, const InferenceOptions& options,
                               std::shared_ptr<const InferenceTarget>* target, int64_t* resolved_version) const {
   std::shared_ptr<const Servable> servable;
@@ -174,13 +182,9 @@ Status InferencePath::run(InferenceRequest& request, const WireDecoder& decode, 
   std::unique_ptr<InferenceObserver::Scope> scope = observer_ ? observer_->begin(request) : nullptr;
   Status st = runSteps(request, options, decode, response, encode, scope.get());
   if (scope) scope->done(st);
-  if (servingLogger()->should_log(spdlog::level::debug)) {
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
-    SERVING_LOG(debug, "Request: model {}; version {}; {} {} {}; status: {}; time: {} us",
-                escapeForLog(request.model_name), st.ok() ? response->model_version : request.model_version,
-                apiName(request.origin.api), interfaceName(request.origin.interface), methodName(request.origin.method),
-                escapeForLog(st.ok() ? std::string("OK") : st.message()), us.count());
-  }
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  logRequest(request.model_name, st.ok() ? response->model_version : request.model_version, request.origin, st,
+             us.count());
   return st;
 }
 

@@ -120,4 +120,11 @@ class InferencePath {
 // `s` made safe for a log line: control and non-ASCII bytes as \xNN, cut to `max_bytes` ("..." appended).
 std::string escapeForLog(std::string_view s, size_t max_bytes = 256);
 
+// The one per-request DEBUG line (every API and method): "Request: model <name>; version <v>;
+// <API> <interface> <method>; status: <OK or the status text>; time: <us> us", with the model
+// name and status text escaped and cut (escapeForLog). The path logs inferences; RequestMetrics
+// logs the other methods.
+void logRequest(const std::string& model, int64_t version, const RequestOrigin& origin, const Status& status,
+                int64_t elapsed_us);
+
 }  // namespace ovms::serving

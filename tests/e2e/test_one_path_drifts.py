@@ -165,7 +165,13 @@ def test_each_request_logs_one_escaped_debug_line(i8, kpb):
     kserve_rest(srv, [1, 2])
     http("POST", f"{srv.rest}/v2/models/bad%0Aname%1B[31m/infer", "{}")
     kserve_grpc(kpb, ch, [5, 6])
+    http("GET", f"{srv.rest}/v2/models/i8")
+    http("GET", f"{srv.rest}/v1/models/i8/versions/3")
     log = srv.read_log()
+    # Every method logs the same line, not only inferences.
+    assert re.search(r"Request: model i8; version 0; KServe REST ModelMetadata; status: OK; time: \d+ us", log), log
+    assert "Request: model i8; version 3; TensorFlowServing REST GetModelStatus; status: " \
+           "Model with requested version is not found" in log, log
     assert re.search(r"Request: model i8; version 1; KServe REST ModelInfer; status: OK; time: \d+ us", log), log
     assert re.search(r"Request: model i8; version 1; KServe gRPC ModelInfer; status: OK; time: \d+ us", log), log
     # A client-supplied name never puts raw control characters into the log.

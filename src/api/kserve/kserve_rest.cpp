@@ -548,31 +548,20 @@ bool handleRest(const serving::InferencePath& inference, const http::HttpRequest
                                           route == Route::READY ? metrics::Method::ModelReady
                                                                 : metrics::Method::ModelMetadata,
                                           name, version);
-  struct Done {
-    metrics::RequestMetrics& m;
-    http::HttpResponse& r;
-    ~Done() { m.done(r.status == 200 ? Status(StatusCode::OK) : Status(StatusCode::INTERNAL_ERROR)); }
-  } done{request_metrics, response};
-  switch (route) {
-    case Route::INFER:
-      break;
-    case Route::READY: {
-      bool ready = false;
-      Status st = modelReady(manager, name, version, &ready);
-      if (st.ok() && !ready) st = StatusCode::MODEL_VERSION_NOT_LOADED_YET;
-      if (!st.ok()) return RestRouter::setError(st, response), true;
-      response.body.clear();
-      break;
-    }
-    case Route::METADATA: {
-      inference::ModelMetadataResponse metadata;
-      std::shared_ptr<const serving::Servable> servable;
-      Status st = modelMetadata(manager, name, version, &metadata, &servable);
-      if (!st.ok()) return RestRouter::setError(st, response), true;
-      response.body = modelMetadataJson(metadata, servable->modelInfo());
-      break;
-    }
+  Status st = StatusCode::OK;
+  if (route == Route::READY) {
+    bool ready = false;
+    st = modelReady(manager, name, version, &ready);
+    if (st.ok() && !ready) st = StatusCode::MODEL_VERSION_NOT_LOADED_YET;
+    if (st.ok()) response.body.clear();
+  } else {
+    inference::ModelMetadataResponse metadata;
+    std::shared_ptr<const serving::Servable> servable;
+    st = modelMetadata(manager, name, version, &metadata, &servable);
+    if (st.ok()) response.body = modelMetadataJson(metadata, servable->modelInfo());
   }
+  request_metrics.done(st);  // success = a 200 answer
+  if (!st.ok()) RestRouter::setError(st, response);
   return true;
 }
 

@@ -202,8 +202,13 @@ void install(std::shared_ptr<ServerMetrics> metrics) {
 ServerMetrics* instance() { return g_instance_ptr.load(); }
 
 RequestMetrics::RequestMetrics(const serving::ModelManager& manager, Api api, Interface interface, Method method,
-                               const std::string& name, int64_t version)
-    : api_(api), interface_(interface), method_(method) {
+                               const std::string& name, int64_t version, bool log_request)
+    : api_(api), interface_(interface), method_(method), log_request_(log_request) {
+  if (log_request_) {
+    name_ = name;
+    version_ = version;
+    log_start_ns_ = nowNs();
+  }
   ServerMetrics* m = instance();
   if (!m || !m->enabled()) return;
   std::shared_ptr<serving::Model> model;
@@ -220,6 +225,8 @@ RequestMetrics::RequestMetrics(const serving::ModelManager& manager, Api api, In
 }
 
 RequestMetrics::~RequestMetrics() {
+  if (log_request_)
+    serving::logRequest(name_, version_, {api_, interface_, method_}, status_, (nowNs() - log_start_ns_) / 1000);
   if (!series_) return;
   const int a = api_ == Api::TensorFlowServing ? 0 : 1;
   const int i = interface_ == Interface::GRPC ? 0 : 1;
@@ -251,7 +258,7 @@ class InferenceMetricsScope final : public serving::InferenceObserver::Scope {
  public:
   InferenceMetricsScope(const serving::ModelManager& manager, const serving::InferenceRequest& request)
       : metrics_(manager, request.origin.api, request.origin.interface, request.origin.method, request.model_name,
-                 request.model_version) {}
+                 request.model_version, /*log_request=*/false) {}
   void engineTimes(uint64_t queue_wait_us, uint64_t inference_us) override {
     metrics_.recordInference(queue_wait_us, inference_us);
   }

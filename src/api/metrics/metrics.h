@@ -108,16 +108,21 @@ const std::vector<double>& bucketBoundaries();
 // counted (OVMS counts only requests that reached a model instance). On destruction it counts
 // success or failure (the status given to done(); none given = failure), and for Predict /
 // ModelInfer observes the request time (success only) and maintains ovms_current_requests.
+// It also writes the request's DEBUG log line (serving::logRequest) unless told not to (the
+// inference path logs inferences itself).
 // Thread-safety: belongs to the request's thread (no sharing).
 class RequestMetrics {
  public:
   RequestMetrics(const serving::ModelManager& manager, Api api, Interface interface, Method method,
-                 const std::string& name, int64_t version);
+                 const std::string& name, int64_t version, bool log_request = true);
   ~RequestMetrics();
   RequestMetrics(const RequestMetrics&) = delete;
   RequestMetrics& operator=(const RequestMetrics&) = delete;
 
-  void done(const Status& st) { ok_ = st.ok(); }
+  void done(const Status& st) {
+    ok_ = st.ok();
+    status_ = st;
+  }
   // The request turned out not to reach the model (OVMS checks it before the lookup): count nothing.
   void discard();
   // The engine ran for this request: records the nireq wait and the engine time.
@@ -130,6 +135,12 @@ class RequestMetrics {
   Method method_;
   bool ok_ = false;
   int64_t start_ns_ = 0;
+  // For the log line.
+  bool log_request_ = true;
+  std::string name_;
+  int64_t version_ = 0;
+  Status status_ = StatusCode::INTERNAL_ERROR;
+  int64_t log_start_ns_ = 0;
 };
 
 // The inference path's observer: one RequestMetrics per inference (Predict / ModelInfer, every
