@@ -1,42 +1,88 @@
-# Libraries of the server core, one per folder, and the ovms binary.
-if(NOT TARGET ovms_core_types)
-  add_library(ovms_core_types STATIC common/status.cpp engine/precision.cpp engine/tensor.cpp)
-  target_include_directories(ovms_core_types PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-endif()
+# Libraries of the server core and the ovms binary. Every target is defined here, unconditionally,
+# from an explicit source list: a missing file or dependency fails the configure step loudly
+# instead of silently dropping a library (or the binary). Tests link these targets.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET GLOBAL libturbojpeg)
+find_package(PNG REQUIRED)
 
-add_library(ovms_logging STATIC common/logging.cpp)
-target_include_directories(ovms_logging PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+set(OVMS_SRC ${CMAKE_CURRENT_LIST_DIR})
+
+# Status codes, precisions, tensors: no dependencies.
+add_library(ovms_core_types STATIC
+  ${OVMS_SRC}/common/status.cpp
+  ${OVMS_SRC}/engine/precision.cpp
+  ${OVMS_SRC}/engine/tensor.cpp)
+target_include_directories(ovms_core_types PUBLIC ${OVMS_SRC})
+target_compile_features(ovms_core_types PUBLIC cxx_std_20)
+
+add_library(ovms_logging STATIC ${OVMS_SRC}/common/logging.cpp)
+target_include_directories(ovms_logging PUBLIC ${OVMS_SRC})
 target_link_libraries(ovms_logging PUBLIC spdlog::spdlog fmt::fmt)
 
-add_library(ovms_engine STATIC engine/onnx_model.cpp engine/graph_edit.cpp)
+add_library(ovms_engine STATIC ${OVMS_SRC}/engine/onnx_model.cpp ${OVMS_SRC}/engine/graph_edit.cpp)
 target_link_libraries(ovms_engine PUBLIC onnx onnx_proto protobuf::libprotobuf)
 target_link_libraries(ovms_engine PUBLIC ovms_core_types ovms_ir onnxruntime::onnxruntime Threads::Threads)
 
-add_library(ovms_storage STATIC storage/local_filesystem.cpp)
-target_include_directories(ovms_storage PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+add_library(ovms_storage STATIC ${OVMS_SRC}/storage/local_filesystem.cpp)
+target_include_directories(ovms_storage PUBLIC ${OVMS_SRC})
 
-add_library(ovms_serving STATIC serving/model_config.cpp serving/config_file.cpp serving/servable.cpp serving/model.cpp serving/model_manager.cpp serving/shape_config.cpp)
-target_link_libraries(ovms_serving PUBLIC ovms_engine ovms_storage ovms_logging nlohmann_json::nlohmann_json)
-target_compile_definitions(ovms_serving PRIVATE OVMS_HAVE_IR=1)
+# Encoded images (JPEG/PNG) -> NHWC tensors (OVMS §7.4).
+add_library(ovms_image STATIC ${OVMS_SRC}/api/image/image_decoder.cpp)
+target_include_directories(ovms_image PUBLIC ${OVMS_SRC})
+target_link_libraries(ovms_image PUBLIC ovms_core_types PRIVATE PkgConfig::TURBOJPEG PNG::PNG)
 
-foreach(fragment serving/cli.cmake api/tfs/codec.cmake api/image/image.cmake)
-  if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${fragment})
-    include(${CMAKE_CURRENT_LIST_DIR}/${fragment})
-  endif()
-endforeach()
+# Models, versions, servables, and the one inference path.
+add_library(ovms_serving STATIC
+  ${OVMS_SRC}/serving/model_config.cpp
+  ${OVMS_SRC}/serving/model_config_from_cli.cpp
+  ${OVMS_SRC}/serving/config_file.cpp
+  ${OVMS_SRC}/serving/servable.cpp
+  ${OVMS_SRC}/serving/engine_options.cpp
+  ${OVMS_SRC}/serving/model_files.cpp
+  ${OVMS_SRC}/serving/edit_plan.cpp
+  ${OVMS_SRC}/serving/model_cache.cpp
+  ${OVMS_SRC}/serving/model.cpp
+  ${OVMS_SRC}/serving/model_manager.cpp
+  ${OVMS_SRC}/serving/shape_config.cpp
+  ${OVMS_SRC}/serving/image_inputs.cpp
+  ${OVMS_SRC}/serving/inference_path.cpp)
+target_link_libraries(ovms_serving PUBLIC ovms_engine ovms_storage ovms_logging ovms_image nlohmann_json::nlohmann_json)
 
-file(GLOB OVMS_API_SOURCES CONFIGURE_DEPENDS
-  ${CMAKE_CURRENT_LIST_DIR}/api/tfs/*_service.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/api/tfs/tfs_*.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/api/kserve/*.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/api/metrics/*.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/api/*.cpp)
-if(TARGET ovms_cli AND TARGET ovms_tfs_rest_codec AND TARGET ovms_proto AND TARGET ovms_http)
-add_library(ovms_api STATIC ${OVMS_API_SOURCES})
-target_link_libraries(ovms_api PUBLIC ovms_serving ovms_proto ovms_http ovms_tfs_rest_codec ovms_cli ovms_image prometheus-cpp::core)
+# The `ovms` command line (flag parsing and validation).
+add_library(ovms_cli STATIC ${OVMS_SRC}/serving/cli.cpp)
+target_include_directories(ovms_cli PUBLIC ${OVMS_SRC})
+target_compile_features(ovms_cli PUBLIC cxx_std_20)
+target_link_libraries(ovms_cli PRIVATE cxxopts::cxxopts)
+
+# Codecs both front ends share (base64, JSON numbers and nesting, float text).
+add_library(ovms_api_common STATIC
+  ${OVMS_SRC}/api/common/base64.cpp
+  ${OVMS_SRC}/api/common/float_format.cpp
+  ${OVMS_SRC}/api/common/json_nesting.cpp)
+target_include_directories(ovms_api_common PUBLIC ${OVMS_SRC} ${RAPIDJSON_INCLUDE_DIRS} ${RapidJSON_INCLUDE_DIRS})
+target_link_libraries(ovms_api_common PUBLIC ovms_core_types)
+
+# TF-Serving REST :predict JSON codec.
+add_library(ovms_tfs_rest_codec STATIC ${OVMS_SRC}/api/tfs/rest_predict_codec.cpp)
+target_link_libraries(ovms_tfs_rest_codec PUBLIC ovms_api_common)
+
+# The front ends: TF-Serving and KServe, gRPC and REST, metrics, the server.
+add_library(ovms_api STATIC
+  ${OVMS_SRC}/api/kserve/kserve_api.cpp
+  ${OVMS_SRC}/api/kserve/kserve_grpc_service.cpp
+  ${OVMS_SRC}/api/kserve/kserve_rest.cpp
+  ${OVMS_SRC}/api/kserve/kserve_tensor.cpp
+  ${OVMS_SRC}/api/metrics/metrics.cpp
+  ${OVMS_SRC}/api/rest_router.cpp
+  ${OVMS_SRC}/api/rest_routes.cpp
+  ${OVMS_SRC}/api/server.cpp
+  ${OVMS_SRC}/api/tfs/tfs_api.cpp
+  ${OVMS_SRC}/api/tfs/tfs_grpc_service.cpp
+  ${OVMS_SRC}/api/tfs/tfs_tensor.cpp)
+target_link_libraries(ovms_api PUBLIC ovms_serving ovms_proto ovms_http ovms_tfs_rest_codec ovms_api_common ovms_cli
+                                      prometheus-cpp::core)
 target_compile_definitions(ovms_api PRIVATE OVMS_VERSION_STRING="${PROJECT_VERSION}")
 
-add_executable(ovms main.cpp)
+add_executable(ovms ${OVMS_SRC}/main.cpp)
 target_link_libraries(ovms PRIVATE ovms_api)
 target_compile_definitions(ovms PRIVATE OVMS_VERSION="${PROJECT_VERSION}")
-endif()

@@ -3,8 +3,8 @@
 #include <google/protobuf/util/json_util.h>
 
 
+#include "api/common/version_string.h"
 #include "api/kserve/kserve_rest.h"
-#include "api/binary_inputs.h"
 #include "api/metrics/metrics.h"
 #include "api/rest_routes.h"
 #include "api/tfs/rest_predict_codec.h"
@@ -72,22 +72,6 @@ std::string protoToJson(const google::protobuf::Message& m, bool snake_case) {
   return out;
 }
 
-// Parses a version path segment; a value beyond int64 cannot name an existing version.
-bool parseVersion(const std::string& s, int64_t* v) {
-  if (s.empty()) {
-    *v = 0;
-    return true;
-  }
-  try {
-    size_t pos = 0;
-    long long n = std::stoll(s, &pos);
-    *v = n;
-    return pos == s.size();
-  } catch (...) {
-    return false;
-  }
-}
-
 }  // namespace
 
 void RestRouter::handle(const http::HttpRequest& request, http::HttpResponse& response) {
@@ -113,7 +97,7 @@ void RestRouter::dispatch(const http::HttpRequest& request, http::HttpResponse& 
   if (path.size() > kMaxRestPathBytes) return setError(StatusCode::REST_INVALID_URL, response);
   const RestRoute route = parseRestRoute(path);
   auto versionOf = [&](int64_t* v) {
-    if (!parseVersion(std::string(route.version), v)) {
+    if (!parseVersionString(route.version, v)) {  // beyond int64: no such version can exist
       setError(StatusCode::MODEL_VERSION_MISSING, response);
       return false;
     }
@@ -150,7 +134,7 @@ void RestRouter::dispatch(const http::HttpRequest& request, http::HttpResponse& 
     if (m != "POST") return setError(StatusCode::REST_UNSUPPORTED_METHOD, response);
     return configReload(response);
   }
-  if (kserve::handleRest(manager_, request, response)) return;  // KServe v2 routes (§5.7)
+  if (kserve::handleRest(path_, request, response)) return;  // KServe v2 routes (§5.7)
   setError(StatusCode::REST_INVALID_URL, response);
 }
 
@@ -190,39 +174,23 @@ void RestRouter::tfsMetadata(const std::string& name, int64_t version, http::Htt
   response.body = protoToJson(resp, false);
 }
 
-// {"b64": ...} strings sent to a 4-D input are encoded images (§7.4).
-static Status decodeImageInputs(const serving::Servable& servable, serving::InferenceRequest* request) {
-  for (auto& in : request->inputs) {
-    if (in.storage.precision != engine::Precision::STRING) continue;
-    int index = inputIndex(servable, in.name);
-    if (!acceptsImages(servable, index)) continue;
-    std::vector<std::string_view> images;
-    if (!tfs::unpackStrings(in.storage.bytes.data(), in.storage.bytes.size(), &images))
-      return StatusCode::REST_COULD_NOT_PARSE_INPUT;
-    serving::InferenceInput decoded;
-    Status st = decodeImages(servable, index, images, StatusCode::STRING_VAL_EMPTY, &decoded);
-    if (!st.ok()) return st;
-    in = std::move(decoded);
-  }
-  return StatusCode::OK;
-}
-
 void RestRouter::tfsPredict(const std::string& name, int64_t version, const std::string& body,
                             http::HttpResponse& response) {
-  metrics::RequestMetrics request_metrics(manager_, metrics::Api::TensorFlowServing, metrics::Interface::REST,
-                                          metrics::Method::Predict, name, version);
+  serving::InferenceRequest request;
+  request.model_name = name;
+  request.model_version = version;
+  request.origin = {serving::Api::TensorFlowServing, serving::Interface::REST, serving::Method::Predict};
   serving::InferenceResponse result;
   tfs::RestOrder order = tfs::RestOrder::COLUMN;
-  Status st = tfs::infer(
-      manager_, name, version,
-      [&](const serving::Servable& servable, serving::InferenceRequest* decoded) {
-        Status parsed = tfs::parsePredictRequest(body, servable.inputs(), decoded, &order);
-        if (!parsed.ok()) return parsed;
-        return decodeImageInputs(servable, decoded);
+  Status st = path_.run(
+      request,
+      [&](const serving::InferenceTarget& target, serving::InferenceRequest* decoded) {
+        // JSON numbers take the declared precision of the model input (§5.5): needs the signature.
+        return tfs::parsePredictRequest(body, target.inputs(), decoded, &order);
       },
-      &result);
-  if (st.ok()) st = tfs::makePredictResponse(result, order, &response.body);
-  request_metrics.done(st);
+      &result, [&](const serving::InferenceResponse& result) {
+        return tfs::makePredictResponse(result, order, &response.body);
+      });
   if (!st.ok()) return setError(st, response);
 }
 

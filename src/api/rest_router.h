@@ -4,6 +4,7 @@
 
 #include "api/http/http_server.h"
 #include "common/status.h"
+#include "serving/inference_path.h"
 #include "serving/model_manager.h"
 
 namespace ovms::api {
@@ -15,7 +16,8 @@ struct CorsSettings {
 
 class RestRouter {
  public:
-  RestRouter(serving::ModelManager& manager, CorsSettings cors) : manager_(manager), cors_(std::move(cors)) {}
+  RestRouter(serving::ModelManager& manager, const serving::InferencePath& path, CorsSettings cors)
+      : manager_(manager), path_(path), cors_(std::move(cors)) {}
   void handle(const http::HttpRequest& request, http::HttpResponse& response);
 
   // {"error":"<message>"} with the status's HTTP code.
@@ -31,6 +33,7 @@ class RestRouter {
   void configReload(http::HttpResponse& response);
 
   serving::ModelManager& manager_;
+  const serving::InferencePath& path_;
   CorsSettings cors_;
 };
 

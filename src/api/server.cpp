@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -17,8 +16,9 @@
 #include "api/tfs/tfs_grpc_service.h"
 #include "common/logging.h"
 #include "engine/onnx_model.h"
+#include "serving/inference_path.h"
+#include "serving/model_config_from_cli.h"
 #include "serving/model_manager.h"
-#include "serving/shape_config.h"
 
 namespace ovms::api {
 namespace {
@@ -61,37 +61,6 @@ bool applyChannelArguments(const std::string& text, grpc::ServerBuilder& builder
   return true;
 }
 
-Status modelConfigFromCli(const serving::ModelCliSettings& cli, serving::ModelConfig* out) {
-  serving::ModelConfig c;
-  c.name = cli.model_name;
-  c.base_path = cli.model_path;
-  c.batch_size = cli.batch_size;
-  c.shape = cli.shape;
-  c.layout = cli.layout;
-  {
-    // Unparsable shape / batch_size / layout stop the server in single-model mode (§1.2).
-    serving::ShapeConfig shape;
-    serving::BatchConfig batch;
-    serving::LayoutConfig layout;
-    Status st = c.shape ? serving::parseShapeConfig(*c.shape, &shape) : Status(StatusCode::OK);
-    if (st.ok() && c.batch_size) st = serving::parseBatchSize(*c.batch_size, &batch);
-    if (st.ok() && c.layout) st = serving::parseLayoutConfig(*c.layout, &layout);
-    if (!st.ok()) return st;
-  }
-  if (cli.nireq) c.nireq = *cli.nireq;
-  if (cli.target_device) c.target_device = *cli.target_device;
-  if (cli.model_version_policy) {
-    Status st = serving::parseVersionPolicy(*cli.model_version_policy, &c.policy);
-    if (!st.ok()) return st;
-  }
-  if (cli.plugin_config) {
-    Status st = serving::parsePluginConfig(*cli.plugin_config, &c.plugin_config);
-    if (!st.ok()) return st;
-  }
-  *out = std::move(c);
-  return StatusCode::OK;
-}
-
 }  // namespace
 
 int runServer(const serving::ServerSettings& settings) {
@@ -114,10 +83,13 @@ int runServer(const serving::ServerSettings& settings) {
   serving::ModelManager manager;
 
   // gRPC first, then REST, then the models (the current OVMS start order).
-  auto prediction = std::make_unique<tfs::PredictionServiceImpl>(manager);
+  // The one inference path every front end runs (serving/inference_path.h), metrics observing it.
+  serving::InferencePath inference(manager);
+  inference.setObserver(std::make_shared<metrics::InferenceMetrics>(manager));
+  auto prediction = std::make_unique<tfs::PredictionServiceImpl>(inference);
   auto model_service = std::make_unique<tfs::ModelServiceImpl>(manager);
   std::atomic<bool> grpc_live{false};  // KServe ServerLive: true once the gRPC server is up
-  auto kserve_service = std::make_unique<kserve::GrpcInferenceServiceImpl>(manager, grpc_live);
+  auto kserve_service = std::make_unique<kserve::GrpcInferenceServiceImpl>(inference, grpc_live);
   std::unique_ptr<grpc::Server> grpc_server;
   if (settings.grpc_port != 0) {
     grpc::ServerBuilder builder;
@@ -148,7 +120,7 @@ int runServer(const serving::ServerSettings& settings) {
 
   CorsSettings cors{settings.allow_credentials, settings.allowed_origins, settings.allowed_methods,
                     settings.allowed_headers};
-  RestRouter router(manager, cors);
+  RestRouter router(manager, inference, cors);
   std::unique_ptr<http::HttpServer> rest_server;
   if (settings.rest_port != 0) {
     http::HttpServerOptions opts;
@@ -181,14 +153,7 @@ int runServer(const serving::ServerSettings& settings) {
   };
 
   serving::ModelConfig model_config;
-  Status st = modelConfigFromCli(settings.model, &model_config);
-  {
-    // --cache_dir, else /opt/cache when that directory exists (§1.1).
-    std::error_code ec;
-    model_config.cache_dir = !settings.cache_dir.empty()                         ? settings.cache_dir
-                             : std::filesystem::is_directory("/opt/cache", ec) ? std::string("/opt/cache")
-                                                                                : std::string();
-  }
+  Status st = serving::modelConfigFromCli(settings, &model_config);
   // Metrics (§8): the families come from the CLI, or from config.json's `monitoring` (read before
   // any model loads); series are created as versions load.
   manager.setVersionLoadedCallback([](const std::string& name, int64_t version, const serving::Servable& servable) {
@@ -208,7 +173,7 @@ int runServer(const serving::ServerSettings& settings) {
     options.on_metrics_settings = installMetrics;
     options.cli_metrics_enable = settings.metrics_enable;
     options.rest_port_set = settings.rest_port != 0;
-    options.cache_dir = model_config.cache_dir;
+    options.cache_dir = serving::modelCacheDir(settings);
     st = manager.startFromConfigFile(settings.config_path, options);
   } else if (st.ok()) {
     st = installMetrics(serving::MetricsSettings{});

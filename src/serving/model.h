@@ -1,6 +1,18 @@
 #pragma once
 // A served model: its versions and their states (TF-Serving numbering), the default-version rule,
 // and reconciliation of what is loaded with what the repository and the version policy ask for.
+//
+// Thread-safety (in the style of TF Serving's core/basic_manager.h):
+// - ModelVersion is thread-safe. mutex_ guards state_, error_, servable_ and loaded_config_; it is
+//   never held while a servable loads (Servable::load runs unlocked, then the result is swapped in
+//   under the lock) nor while callbacks or logging run.
+// - Model is thread-safe. mutex_ guards config_, versions_ (the map, not the versions) and
+//   on_loaded_; reconcile_mutex_ serialises reconcile()/retireAll()/invalidateAll() (one watcher
+//   or reload at a time) and is held while versions load; request threads never take it.
+// - Lock order: Model::reconcile_mutex_ -> Model::mutex_ -> ModelVersion::mutex_. A thread holding
+//   a ModelVersion's mutex never takes a Model's. Servable's slot mutex is a leaf below all three.
+// - Requests hold shared_ptr<const Servable>: a retired or replaced servable is freed by the last
+//   request using it, never under any of these locks.
 #include <chrono>
 #include <condition_variable>
 #include <functional>

@@ -1,6 +1,13 @@
 #pragma once
 // Owns every served model, loads them at start, and keeps them in step with the repository
 // (and, in config mode, with config.json) from a watcher thread.
+//
+// Thread-safety: thread-safe. Request threads call findModel()/acquire()/models() concurrently
+// with the watcher and with POST /v1/config/reload. mutex_ guards models_ (the name -> Model map)
+// only and is never held while a model loads or while a Model's locks are taken; reload_mutex_
+// serialises config reloads and version scans (serving never takes it). Lock order:
+// ModelManager::reload_mutex_ -> Model (reconcile_mutex_ -> mutex_) -> ModelVersion::mutex_.
+// The start calls, startWatcher(), stop() and setVersionLoadedCallback() are for the owning thread.
 #include <atomic>
 #include <chrono>
 #include <functional>

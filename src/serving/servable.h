@@ -1,6 +1,12 @@
 #pragma once
 // A loaded model version: the engine session plus the signature clients see (mapped names),
 // and the pool of infer slots (nireq) that bounds concurrent inferences.
+//
+// Thread-safety: immutable after load() except the infer-slot counter, which slots_mutex_
+// guards (a leaf lock: nothing else is taken while it is held). validate() and infer() may be
+// called concurrently from any number of request threads; ONNX Runtime's Run() is thread-safe.
+// Owned through shared_ptr<const Servable>: its ModelVersion and every in-flight request hold
+// one, so a retired or replaced version is freed by the last request using it.
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -12,59 +18,31 @@
 #include "common/status.h"
 #include "engine/onnx_model.h"
 #include "engine/tensor.h"
+#include "serving/inference_request.h"
+#include "serving/inference_target.h"
 #include "serving/model_config.h"
 #include "serving/shape_config.h"
 
 namespace ovms::serving {
 
-// One request input, as the wire layer decoded it. `tensor` views bytes owned by the request
-// message or by `storage`.
-struct InferenceInput {
-  std::string name;
-  engine::TensorView tensor;
-  engine::OwnedTensor storage;
-  // Set when the values came from a typed container (float_val, contents, JSON) rather than raw
-  // bytes: mismatches are then counted in values, not bytes.
-  bool typed_values = false;
-  int64_t value_count = 0;
-};
-
-struct InferenceRequest {
-  std::vector<InferenceInput> inputs;
-  const InferenceInput* find(const std::string& name) const {
-    for (const auto& i : inputs)
-      if (i.name == name) return &i;
-    return nullptr;
-  }
-};
-
-struct InferenceOutput {
-  std::string name;
-  engine::TensorView tensor;
-};
-
-struct InferenceResponse {
-  std::vector<InferenceOutput> outputs;
-};
-
-class Servable {
+class Servable : public InferenceTarget {
  public:
   // Loads the model files of one version folder. Returns the OVMS status of the failure.
   static Status load(const std::string& version_dir, const ModelConfig& config, std::unique_ptr<Servable>* out);
 
-  const std::vector<engine::TensorInfo>& inputs() const { return inputs_; }
-  const std::vector<engine::TensorInfo>& outputs() const { return outputs_; }
+  const std::vector<engine::TensorInfo>& inputs() const override { return inputs_; }
+  const std::vector<engine::TensorInfo>& outputs() const override { return outputs_; }
   const std::map<std::string, std::string>& modelInfo() const { return model_info_; }
   uint32_t nireq() const { return nireq_; }
   uint32_t streams() const { return streams_; }
 
   // Checks a request against the signature in OVMS order (§6.2).
-  Status validate(const InferenceRequest& request) const;
+  Status validate(const InferenceRequest& request) const override;
   // Validates, waits for an infer slot, runs. Output views own their buffers. `queue_wait_us`, when
   // given, receives how long this call waited for a free infer slot (nireq), in microseconds.
   // `inference_us`, when given, receives how long the engine ran, in microseconds.
   Status infer(const InferenceRequest& request, InferenceResponse* response, uint64_t* queue_wait_us = nullptr,
-               uint64_t* inference_us = nullptr) const;
+               uint64_t* inference_us = nullptr) const override;
   // Infer slots currently taken (ovms_infer_req_active).
   uint32_t slotsInUse() const {
     std::lock_guard lock(slots_mutex_);
@@ -72,12 +50,12 @@ class Servable {
   }
 
   // Accepted dims of every input (same order as inputs()): static, -1, or a range from the config.
-  const std::vector<Dims>& inputDims() const { return input_dims_; }
+  const std::vector<Dims>& inputDims() const override { return input_dims_; }
   // Position of the batch dim of every input (from the layout; default N... = 0), if any.
   const std::vector<std::optional<size_t>>& batchIndices() const { return batch_index_; }
   // Layout of every input as clients see it: the configured one (upper case; the client side of
   // "NHWC:NCHW"), else the default "N..." ("..." for scalars). Binary image inputs use it (§7.4).
-  const std::vector<std::string>& inputLayouts() const { return input_layouts_; }
+  const std::vector<std::string>& inputLayouts() const override { return input_layouts_; }
   // Where the engine's optimised graph was cached ("" when the cache is off).
   const std::string& cachePath() const { return cache_path_; }
   bool loadedFromCache() const { return loaded_from_cache_; }

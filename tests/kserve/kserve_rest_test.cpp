@@ -40,19 +40,19 @@ TEST(KserveRestParse, JsonFp32NestedAndFlat) {
   RestInferRequest r;
   ASSERT_TRUE(parse(R"({"id":"abc","inputs":[{"name":"b","shape":[2,2],"datatype":"FP32","data":[[1,2.5],[3,4]]}]})", &r).ok());
   EXPECT_EQ(r.id, "abc");
-  ASSERT_EQ(r.decoded.request.inputs.size(), 1u);
-  const auto& in = r.decoded.request.inputs[0];
+  ASSERT_EQ(r.request.inputs.size(), 1u);
+  const auto& in = r.request.inputs[0];
   EXPECT_EQ(in.name, "b");
   EXPECT_EQ(in.tensor.precision, Precision::FP32);
   EXPECT_EQ(in.tensor.shape, (engine::Shape{2, 2}));
   EXPECT_TRUE(in.typed_values);
   EXPECT_EQ(in.value_count, 4);
   EXPECT_EQ(values<float>(in), (std::vector<float>{1, 2.5, 3, 4}));
-  EXPECT_EQ(r.decoded.datatypes[0], "FP32");
+  EXPECT_EQ(r.request.inputs[0].client_datatype, "FP32");
 
   RestInferRequest flat;
   ASSERT_TRUE(parse(R"({"inputs":[{"name":"b","shape":[2,2],"datatype":"FP32","data":[1,2.5,3,4]}]})", &flat).ok());
-  EXPECT_EQ(values<float>(flat.decoded.request.inputs[0]), (std::vector<float>{1, 2.5, 3, 4}));
+  EXPECT_EQ(values<float>(flat.request.inputs[0]), (std::vector<float>{1, 2.5, 3, 4}));
 }
 
 TEST(KserveRestParse, JsonAllIntegerTypes) {
@@ -64,7 +64,7 @@ TEST(KserveRestParse, JsonAllIntegerTypes) {
     {"name":"d","shape":[1],"datatype":"UINT64","data":[18446744073709551615]},
     {"name":"e","shape":[3],"datatype":"BOOL","data":[true,false,true]},
     {"name":"f","shape":[1],"datatype":"FP64","data":[0.1]}]})", &r).ok());
-  const auto& ins = r.decoded.request.inputs;
+  const auto& ins = r.request.inputs;
   EXPECT_EQ(values<int8_t>(ins[0]), (std::vector<int8_t>{-5, 7}));
   EXPECT_EQ(values<uint16_t>(ins[1]), (std::vector<uint16_t>{65535, 1}));
   EXPECT_EQ(values<int64_t>(ins[2]), (std::vector<int64_t>{-9007199254740993LL}));
@@ -76,7 +76,7 @@ TEST(KserveRestParse, JsonAllIntegerTypes) {
 TEST(KserveRestParse, JsonBytesArePacked) {
   RestInferRequest r;
   ASSERT_TRUE(parse(R"({"inputs":[{"name":"s","shape":[2],"datatype":"BYTES","data":["ab",""]}]})", &r).ok());
-  const auto& in = r.decoded.request.inputs[0];
+  const auto& in = r.request.inputs[0];
   EXPECT_EQ(in.tensor.precision, Precision::STRING);
   EXPECT_EQ(in.value_count, 2);
   EXPECT_EQ(std::string(static_cast<const char*>(in.tensor.data), in.tensor.bytes), packed({"ab", ""}));
@@ -91,6 +91,15 @@ TEST(KserveRestParse, JsonValueTypeErrors) {
       {R"({"inputs":[{"name":"b","shape":[1],"datatype":"INT32","data":[1.5]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
       {R"({"inputs":[{"name":"b","shape":[1],"datatype":"UINT8","data":[-1]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
       {R"({"inputs":[{"name":"b","shape":[1],"datatype":"BOOL","data":[1]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
+      // Out of the datatype's range: rejected, never wrapped (an INT8 300 used to become 44).
+      {R"({"inputs":[{"name":"b","shape":[1],"datatype":"INT8","data":[300]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
+      {R"({"inputs":[{"name":"b","shape":[1],"datatype":"INT16","data":[-40000]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
+      {R"({"inputs":[{"name":"b","shape":[1],"datatype":"UINT8","data":[256]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
+      {R"({"inputs":[{"name":"b","shape":[1],"datatype":"UINT16","data":[70000]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
+      {R"({"inputs":[{"name":"b","shape":[1],"datatype":"INT32","data":[2147483648]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
+      {R"({"inputs":[{"name":"b","shape":[1],"datatype":"UINT32","data":[4294967296]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
+      {R"({"inputs":[{"name":"b","shape":[1],"datatype":"FP32","data":[1e300]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
+      {R"({"inputs":[{"name":"b","shape":[2],"datatype":"FP32","data":[1.0,"x"]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
       {R"({"inputs":[{"name":"b","shape":[1],"datatype":"BYTES","data":[1]}]})", StatusCode::REST_COULD_NOT_PARSE_INPUT},
       {R"({"inputs":[{"name":"b","shape":[1],"datatype":"FP16","data":[1.0]}]})", StatusCode::REST_UNSUPPORTED_PRECISION},
       {R"({"inputs":[{"name":"b","shape":[1],"datatype":"BF16","data":[1.0]}]})", StatusCode::REST_UNSUPPORTED_PRECISION},
@@ -150,7 +159,7 @@ TEST(KserveRestParse, BinaryExtensionViewsBodyInPlace) {
   std::string header = std::to_string(json.size());
   RestInferRequest r;
   ASSERT_TRUE(parse(body, &r, &header).ok());
-  const auto& ins = r.decoded.request.inputs;
+  const auto& ins = r.request.inputs;
   EXPECT_EQ(ins[0].tensor.data, body.data() + json.size());  // zero copy
   EXPECT_FALSE(ins[0].typed_values);
   EXPECT_EQ(values<float>(ins[0]), (std::vector<float>{1.5f, -2.0f}));
@@ -165,8 +174,8 @@ TEST(KserveRestParse, BinaryBytesInputs) {
   std::string header = std::to_string(json.size());
   RestInferRequest r;
   ASSERT_TRUE(parse(body, &r, &header).ok());
-  EXPECT_EQ(r.decoded.request.inputs[0].value_count, 2);
-  EXPECT_TRUE(r.decoded.request.inputs[0].typed_values);
+  EXPECT_EQ(r.request.inputs[0].value_count, 2);
+  EXPECT_TRUE(r.request.inputs[0].typed_values);
 
   // With another input, BYTES needs binary_data_size.
   json = R"({"inputs":[{"name":"s","shape":[1],"datatype":"BYTES"},{"name":"t","shape":[1],"datatype":"INT8","data":[1]}]})";
@@ -327,33 +336,6 @@ TEST(KserveRestResponse, Metadata) {
             R"({"name":"dummy","versions":["1","2"],"platform":"OpenVINO","inputs":[{"name":"b","datatype":"FP32","shape":[1,-1]}],"outputs":[{"name":"a","datatype":"FP32","shape":[1]}],"rt_info":{"model_info":{"model_type":"classifier"}}})");
 }
 
-TEST(KserveApi, VersionString) {
-  int64_t v = -1;
-  EXPECT_TRUE(parseVersionString("", &v).ok());
-  EXPECT_EQ(v, 0);
-  EXPECT_TRUE(parseVersionString("12", &v).ok());
-  EXPECT_EQ(v, 12);
-  for (const char* bad : {"abc", "1a", " 1", "99999999999999999999", "1.0"})
-    EXPECT_EQ(parseVersionString(bad, &v).code(), StatusCode::MODEL_VERSION_INVALID_FORMAT) << bad;
-}
-
-TEST(KserveApi, SelectOutputs) {
-  serving::InferenceResponse resp;
-  resp.outputs.push_back(output("z", Precision::FP32, {}, nullptr, 0));
-  resp.outputs.push_back(output("a", Precision::FP32, {}, nullptr, 0));
-  auto all = resp;
-  ASSERT_TRUE(selectOutputs({}, &all).ok());
-  EXPECT_EQ(all.outputs[0].name, "a");  // OVMS order: by name
-  auto some = resp;
-  ASSERT_TRUE(selectOutputs({"z", "z"}, &some).ok());
-  ASSERT_EQ(some.outputs.size(), 1u);
-  EXPECT_EQ(some.outputs[0].name, "z");
-  auto bad = resp;
-  Status st = selectOutputs({"nope"}, &bad);
-  EXPECT_EQ(st.httpCode(), 400);
-  EXPECT_EQ(st.grpcCode(), 3);
-}
-
 TEST(KserveTensor, GrpcDecodeTypedAndRaw) {
   inference::ModelInferRequest req;
   auto* in = req.add_inputs();
@@ -367,11 +349,16 @@ TEST(KserveTensor, GrpcDecodeTypedAndRaw) {
   in2->set_datatype("INT8");
   in2->add_shape(1);
   in2->mutable_contents()->add_int_contents(-3);
-  DecodedRequest d;
+  serving::InferenceRequest d;
   ASSERT_TRUE(decodeInferRequest(req, 2, &d).ok());
-  EXPECT_EQ(d.request.inputs[0].tensor.data, req.inputs(0).contents().fp32_contents().data());  // viewed
-  EXPECT_EQ(d.request.inputs[0].value_count, 2);
-  EXPECT_EQ(values<int8_t>(d.request.inputs[1]), (std::vector<int8_t>{-3}));
+  EXPECT_EQ(d.inputs[0].tensor.data, req.inputs(0).contents().fp32_contents().data());  // viewed
+  EXPECT_EQ(d.inputs[0].value_count, 2);
+  EXPECT_EQ(values<int8_t>(d.inputs[1]), (std::vector<int8_t>{-3}));
+  EXPECT_EQ(d.inputs[1].client_datatype, "INT8");
+  // Out of INT8's range: rejected, not wrapped (300 would become 44).
+  req.mutable_inputs(1)->mutable_contents()->set_int_contents(0, 300);
+  EXPECT_EQ(decodeInferRequest(req, 2, &d).code(), StatusCode::INVALID_INPUT_FORMAT);
+  req.mutable_inputs(1)->mutable_contents()->set_int_contents(0, -3);
 
   EXPECT_EQ(decodeInferRequest(req, 3, &d).message(), "Invalid number of inputs - Expected: 3; Actual: 2");
   req.add_raw_input_contents("abcd");
@@ -384,6 +371,6 @@ TEST(KserveTensor, GrpcDecodeTypedAndRaw) {
   EXPECT_EQ(decodeInferRequest(req, 2, &d).code(), StatusCode::INVALID_MESSAGE_STRUCTURE);
   req.add_raw_input_contents("z");
   ASSERT_TRUE(decodeInferRequest(req, 2, &d).ok());
-  EXPECT_EQ(d.request.inputs[0].tensor.data, req.raw_input_contents(0).data());
-  EXPECT_FALSE(d.request.inputs[0].typed_values);
+  EXPECT_EQ(d.inputs[0].tensor.data, req.raw_input_contents(0).data());
+  EXPECT_FALSE(d.inputs[0].typed_values);
 }

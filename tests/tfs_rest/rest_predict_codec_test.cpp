@@ -769,3 +769,17 @@ TEST(TfsRestResponse, RoundTripThroughParser) {
   ASSERT_TRUE(makePredictResponse(r, p.order, &body).ok());
   EXPECT_EQ(body, "{\n    \"predictions\": [[0.1, 0.2], [0.3, 0.4]\n    ]\n}");
 }
+
+// A string among numbers is a client error (400) like any ragged ndarray (it used to be a 500
+// NOT_IMPLEMENTED); out-of-range integers are rejected by the shared JSON rules, never wrapped.
+TEST(TfsRestConvert, StringsAmongNumbersAndOutOfRangeAreParseErrors) {
+  std::vector<TensorInfo> sig = {{"x", Precision::I8, {-1, 2}}};
+  auto p = parse(R"({"instances":[[1,"a"]]})", sig);
+  EXPECT_EQ(p.status.code(), StatusCode::REST_COULD_NOT_PARSE_INSTANCE);
+  p = parse(R"({"inputs":{"x":[[1,"a"]]}})", sig);
+  EXPECT_EQ(p.status.code(), StatusCode::REST_COULD_NOT_PARSE_INPUT);
+  p = parse(R"({"inputs":{"x":[[300,1]]}})", sig);
+  EXPECT_EQ(p.status.code(), StatusCode::REST_COULD_NOT_PARSE_INPUT);
+  p = parse(R"({"inputs":{"x":[[-128,127]]}})", sig);
+  EXPECT_TRUE(p.status.ok()) << p.status.message();
+}

@@ -1,5 +1,7 @@
 #include "api/kserve/kserve_grpc_service.h"
 
+#include "api/common/grpc_status.h"
+#include "api/common/version_string.h"
 #include "api/kserve/kserve_api.h"
 #include "api/metrics/metrics.h"
 #include "common/logging.h"
@@ -8,16 +10,11 @@ namespace ovms::api::kserve {
 
 namespace {
 
-grpc::Status toGrpc(const Status& st) {
-  if (st.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(st.grpcCode()), st.grpcMessage());
-}
-
 // A version string that is not an int64 reaches no model version: -1 matches none (not counted).
 metrics::RequestMetrics requestMetrics(const serving::ModelManager& manager, metrics::Method method,
                                        const std::string& name, const std::string& version) {
   int64_t v = 0;
-  if (!parseVersionString(version, &v).ok()) v = -1;
+  if (!parseVersionString(version, &v)) v = -1;
   return metrics::RequestMetrics(manager, metrics::Api::KServe, metrics::Interface::GRPC, method, name, v);
 }
 
@@ -39,7 +36,7 @@ grpc::Status GrpcInferenceServiceImpl::ModelReady(grpc::ServerContext*, const in
                                                   inference::ModelReadyResponse* response) {
   auto request_metrics = requestMetrics(manager_, metrics::Method::ModelReady, request->name(), request->version());
   int64_t version = 0;
-  Status st = parseVersionString(request->version(), &version);
+  Status st = parseVersionString(request->version(), &version) ? StatusCode::OK : StatusCode::MODEL_VERSION_INVALID_FORMAT;
   bool ready = false;
   if (st.ok()) st = modelReady(manager_, request->name(), version, &ready);
   if (st.ok()) response->set_ready(ready);
@@ -58,7 +55,7 @@ grpc::Status GrpcInferenceServiceImpl::ModelMetadata(grpc::ServerContext*, const
                                                      inference::ModelMetadataResponse* response) {
   auto request_metrics = requestMetrics(manager_, metrics::Method::ModelMetadata, request->name(), request->version());
   int64_t version = 0;
-  Status st = parseVersionString(request->version(), &version);
+  Status st = parseVersionString(request->version(), &version) ? StatusCode::OK : StatusCode::MODEL_VERSION_INVALID_FORMAT;
   if (st.ok()) st = modelMetadata(manager_, request->name(), version, response);
   request_metrics.done(st);
   return toGrpc(st);
@@ -66,15 +63,8 @@ grpc::Status GrpcInferenceServiceImpl::ModelMetadata(grpc::ServerContext*, const
 
 grpc::Status GrpcInferenceServiceImpl::ModelInfer(grpc::ServerContext*, const inference::ModelInferRequest* request,
                                                   inference::ModelInferResponse* response) {
-  auto request_metrics =
-      requestMetrics(manager_, metrics::Method::ModelInfer, request->model_name(), request->model_version());
-  Status st = modelInfer(manager_, *request, response);
-  request_metrics.done(st);
-  if (!st.ok()) {
-    SERVING_LOG(debug, "ModelInfer on model {} version {} failed: {}", request->model_name(), request->model_version(),
-                st.message());
-    response->Clear();
-  }
+  Status st = modelInfer(path_, *request, response);  // the path keeps the metrics scope
+  if (!st.ok()) response->Clear();
   return toGrpc(st);
 }
 
@@ -84,9 +74,8 @@ grpc::Status GrpcInferenceServiceImpl::ModelStreamInfer(
   inference::ModelInferRequest request;
   while (!context->IsCancelled() && stream->Read(&request)) {
     inference::ModelStreamInferResponse answer;
-    Status st = modelInfer(manager_, request, answer.mutable_infer_response());
+    Status st = modelInfer(path_, request, answer.mutable_infer_response());
     if (!st.ok()) {
-      SERVING_LOG(debug, "ModelStreamInfer on model {} failed: {}", request.model_name(), st.message());
       answer.clear_infer_response();
       answer.set_error_message(st.message());
     }

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "kserve/grpc_predict_v2.grpc.pb.h"
+#include "serving/inference_path.h"
 #include "serving/model_manager.h"
 
 namespace ovms::api::kserve {
@@ -10,8 +11,8 @@ namespace ovms::api::kserve {
 class GrpcInferenceServiceImpl final : public inference::GRPCInferenceService::Service {
  public:
   // `live` is set by the server once the gRPC server is up (ServerLive).
-  GrpcInferenceServiceImpl(const serving::ModelManager& manager, const std::atomic<bool>& live)
-      : manager_(manager), live_(live) {}
+  GrpcInferenceServiceImpl(const serving::InferencePath& path, const std::atomic<bool>& live)
+      : path_(path), manager_(path.models()), live_(live) {}
 
   grpc::Status ServerLive(grpc::ServerContext*, const inference::ServerLiveRequest*,
                           inference::ServerLiveResponse*) override;
@@ -25,13 +26,15 @@ class GrpcInferenceServiceImpl final : public inference::GRPCInferenceService::S
                              inference::ModelMetadataResponse*) override;
   grpc::Status ModelInfer(grpc::ServerContext*, const inference::ModelInferRequest*,
                           inference::ModelInferResponse*) override;
-  // Answers every request of the stream, in order, with {infer_response} or {error_message}.
+  // Answers every request of the stream, in order, with {infer_response} or {error_message}; each
+  // message is one inference through the path (metrics and the request log line included).
   // (OVMS only streams to MediaPipe graphs; here any model can be used.)
   grpc::Status ModelStreamInfer(
       grpc::ServerContext*,
       grpc::ServerReaderWriter<inference::ModelStreamInferResponse, inference::ModelInferRequest>*) override;
 
  private:
+  const serving::InferencePath& path_;
   const serving::ModelManager& manager_;
   const std::atomic<bool>& live_;
 };

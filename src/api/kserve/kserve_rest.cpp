@@ -1,4 +1,3 @@
-#include "api/tfs/rest_predict_codec.h"
 #include "api/kserve/kserve_rest.h"
 
 #include <rapidjson/document.h>
@@ -11,7 +10,12 @@
 #include <cmath>
 #include <cstring>
 
+#include "api/common/float_format.h"
+#include "api/common/json_numbers.h"
+#include "api/common/json_nesting.h"
+#include "api/common/version_string.h"
 #include "api/kserve/kserve_tensor.h"
+#include "serving/packed_strings.h"
 #include "api/metrics/metrics.h"
 #include "api/rest_router.h"
 #include "api/rest_routes.h"
@@ -41,82 +45,60 @@ bool forEachLeaf(const Value& v, F&& f) {
   return f(v);
 }
 
-template <typename T>
-void store(std::vector<uint8_t>& buf, size_t i, T v) {
-  std::memcpy(buf.data() + i * sizeof(T), &v, sizeof(T));
+// Writes JSON `data` (nested or flat) into `in`'s storage as elements of `p`, with the shared
+// JSON number rules (api/common/json_numbers.h; KServe's strict typing, range checked).
+template <typename T, typename Convert>
+bool fillElements(const Value& data, size_t count, Convert&& convert, std::vector<uint8_t>* buf) {
+  buf->resize(count * sizeof(T));
+  T* out = reinterpret_cast<T*>(buf->data());
+  return forEachLeaf(data, [&](const Value& v) { return convert(v, out++); });
 }
 
-// Writes JSON `data` (nested or flat) into `in`'s storage as elements of `p`.
 Status parseJsonData(const Value& data, Precision p, serving::InferenceInput* in) {
+  using json::Typing;
   if (!data.IsArray()) return StatusCode::REST_COULD_NOT_PARSE_INPUT;
-  auto accepts = [p](const Value& v) {
-    switch (p) {
-      case Precision::FP32:
-      case Precision::FP64: return v.IsNumber();
-      case Precision::I8:
-      case Precision::I16:
-      case Precision::I32: return v.IsInt();
-      case Precision::I64: return v.IsInt64();
-      case Precision::U8:
-      case Precision::U16:
-      case Precision::U32: return v.IsUint();
-      case Precision::U64: return v.IsUint64();
-      case Precision::BOOL: return v.IsBool();
-      case Precision::STRING: return v.IsString();
-      default: return false;
+  // Pass 1: count the values (and size the strings).
+  size_t count = 0, string_bytes = 0;
+  bool shape_ok = forEachLeaf(data, [&](const Value& v) {
+    ++count;
+    if (p == Precision::STRING) {
+      if (!v.IsString()) return false;
+      string_bytes += 4 + v.GetStringLength();
     }
-  };
+    return true;
+  });
+  if (!shape_ok) return StatusCode::REST_COULD_NOT_PARSE_INPUT;
+  auto& buf = in->storage.bytes;
+  bool ok = true;
   switch (p) {
-    case Precision::FP32: case Precision::FP64: case Precision::I8: case Precision::I16: case Precision::I32:
-    case Precision::I64: case Precision::U8: case Precision::U16: case Precision::U32: case Precision::U64:
-    case Precision::BOOL: case Precision::STRING:
+    case Precision::FP32: ok = fillElements<float>(data, count, json::toFp32, &buf); break;
+    case Precision::FP64: ok = fillElements<double>(data, count, json::toFp64, &buf); break;
+    case Precision::I8: ok = fillElements<int8_t>(data, count, json::toInteger<int8_t, Typing::kStrict>, &buf); break;
+    case Precision::I16: ok = fillElements<int16_t>(data, count, json::toInteger<int16_t, Typing::kStrict>, &buf); break;
+    case Precision::I32: ok = fillElements<int32_t>(data, count, json::toInteger<int32_t, Typing::kStrict>, &buf); break;
+    case Precision::I64: ok = fillElements<int64_t>(data, count, json::toInteger<int64_t, Typing::kStrict>, &buf); break;
+    case Precision::U8: ok = fillElements<uint8_t>(data, count, json::toInteger<uint8_t, Typing::kStrict>, &buf); break;
+    case Precision::U16: ok = fillElements<uint16_t>(data, count, json::toInteger<uint16_t, Typing::kStrict>, &buf); break;
+    case Precision::U32: ok = fillElements<uint32_t>(data, count, json::toInteger<uint32_t, Typing::kStrict>, &buf); break;
+    case Precision::U64: ok = fillElements<uint64_t>(data, count, json::toInteger<uint64_t, Typing::kStrict>, &buf); break;
+    case Precision::BOOL: ok = fillElements<uint8_t>(data, count, json::toBool<Typing::kStrict>, &buf); break;
+    case Precision::STRING: {
+      buf.resize(string_bytes);
+      size_t pos = 0;
+      forEachLeaf(data, [&](const Value& v) {
+        uint32_t n = v.GetStringLength();
+        serving::putStringLength(buf.data() + pos, n);
+        if (n) std::memcpy(buf.data() + pos + 4, v.GetString(), n);
+        pos += 4 + n;
+        return true;
+      });
       break;
+    }
     default:
       // FP16 and BF16 (and unknown datatypes) cannot be written in JSON: only as binary data.
       return StatusCode::REST_UNSUPPORTED_PRECISION;
   }
-  // Pass 1: check every value and size the storage.
-  size_t count = 0, string_bytes = 0;
-  bool ok = forEachLeaf(data, [&](const Value& v) {
-    if (!accepts(v)) return false;
-    ++count;
-    if (p == Precision::STRING) string_bytes += 4 + v.GetStringLength();
-    return true;
-  });
-  if (!ok) return StatusCode::REST_COULD_NOT_PARSE_INPUT;
-  auto& buf = in->storage.bytes;
-  buf.resize(p == Precision::STRING ? string_bytes : count * engine::elementSize(p));
-  // Pass 2: write.
-  size_t i = 0, pos = 0;
-  forEachLeaf(data, [&](const Value& v) {
-    switch (p) {
-      case Precision::FP32: store(buf, i, static_cast<float>(v.GetDouble())); break;
-      case Precision::FP64: store(buf, i, v.GetDouble()); break;
-      case Precision::I8: store(buf, i, static_cast<int8_t>(v.GetInt())); break;
-      case Precision::I16: store(buf, i, static_cast<int16_t>(v.GetInt())); break;
-      case Precision::I32: store(buf, i, static_cast<int32_t>(v.GetInt())); break;
-      case Precision::I64: store(buf, i, static_cast<int64_t>(v.GetInt64())); break;
-      case Precision::U8: store(buf, i, static_cast<uint8_t>(v.GetUint())); break;
-      case Precision::U16: store(buf, i, static_cast<uint16_t>(v.GetUint())); break;
-      case Precision::U32: store(buf, i, static_cast<uint32_t>(v.GetUint())); break;
-      case Precision::U64: store(buf, i, static_cast<uint64_t>(v.GetUint64())); break;
-      case Precision::BOOL: store(buf, i, static_cast<uint8_t>(v.GetBool() ? 1 : 0)); break;
-      case Precision::STRING: {
-        uint32_t n = v.GetStringLength();
-        uint8_t* d = buf.data() + pos;
-        d[0] = static_cast<uint8_t>(n);
-        d[1] = static_cast<uint8_t>(n >> 8);
-        d[2] = static_cast<uint8_t>(n >> 16);
-        d[3] = static_cast<uint8_t>(n >> 24);
-        if (n) std::memcpy(d + 4, v.GetString(), n);
-        pos += 4 + n;
-        break;
-      }
-      default: break;
-    }
-    ++i;
-    return true;
-  });
+  if (!ok) return StatusCode::REST_COULD_NOT_PARSE_INPUT;  // wrong JSON type, or out of the type's range
   in->tensor.data = buf.data();
   in->tensor.bytes = buf.size();
   in->typed_values = true;
@@ -171,7 +153,7 @@ Status parseInferRequest(std::string_view body, const std::string* header_length
   }
   std::string_view json = body.substr(0, json_length);
   std::string_view binary = body.substr(json_length);
-  if (tfs::jsonNestingTooDeep(json)) return StatusCode::JSON_INVALID;
+  if (jsonNestingTooDeep(json)) return StatusCode::JSON_INVALID;
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseFullPrecisionFlag>(json.data(), json.size());
   if (doc.HasParseError()) return StatusCode::JSON_INVALID;
@@ -205,18 +187,18 @@ Status parseInferRequest(std::string_view body, const std::string* header_length
           ro.binary_data = b->value.GetBool();
         }
       }
+      out->request.requested_outputs.push_back(ro.name);
       out->outputs.push_back(std::move(ro));
     }
   }
 
+  out->request.id = out->id;
   const auto& list = inputs->value.GetArray();
-  auto& decoded = out->decoded;
-  decoded.request.inputs.resize(list.Size());
-  decoded.datatypes.resize(list.Size());
+  out->request.inputs.resize(list.Size());
   size_t offset = 0;  // into `binary`
   for (rapidjson::SizeType k = 0; k < list.Size(); ++k) {
     const Value& item = list[k];
-    auto& in = decoded.request.inputs[k];
+    auto& in = out->request.inputs[k];
     if (!item.IsObject()) return StatusCode::REST_COULD_NOT_PARSE_INPUT;
     auto name = item.FindMember("name");
     auto shape = item.FindMember("shape");
@@ -229,7 +211,7 @@ Status parseInferRequest(std::string_view body, const std::string* header_length
       if (!d.IsInt64()) return StatusCode::REST_COULD_NOT_PARSE_INPUT;
       in.tensor.shape.push_back(d.GetInt64());
     }
-    std::string& dt = decoded.datatypes[k];
+    std::string& dt = in.client_datatype;
     dt.assign(datatype->value.GetString(), datatype->value.GetStringLength());
     auto p = engine::fromKserveDatatype(dt);
     in.tensor.precision = p ? *p : Precision::UNDEFINED;
@@ -285,16 +267,14 @@ namespace {
 using PrettyWriter = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
 
 // rapidjson's Double() (shortest round-trip form, "2.0" for integral values), with non-finite
-// values written as NaN / Infinity / -Infinity (Debian's PrettyWriter cannot take kWriteNanAndInfFlag).
+// values spelled as everywhere else (api/common/float_format.h; Debian's PrettyWriter cannot take
+// kWriteNanAndInfFlag).
 void writeDouble(PrettyWriter& w, double v) {
   if (std::isfinite(v)) {
     w.Double(v);
-  } else if (std::isnan(v)) {
-    w.RawValue("NaN", 3, rapidjson::kNumberType);
-  } else if (v > 0) {
-    w.RawValue("Infinity", 8, rapidjson::kNumberType);
   } else {
-    w.RawValue("-Infinity", 9, rapidjson::kNumberType);
+    std::string_view s = nonFiniteJson(v);
+    w.RawValue(s.data(), s.size(), rapidjson::kNumberType);
   }
 }
 
@@ -309,16 +289,9 @@ Status writeData(PrettyWriter& w, const engine::TensorView& t) {
   const auto* data = static_cast<const uint8_t*>(t.data);
   w.StartArray();
   if (t.precision == Precision::STRING) {
-    const uint8_t* p = data;
-    size_t pos = 0;
-    while (p && pos + 4 <= t.bytes) {
-      uint32_t n = static_cast<uint32_t>(p[pos]) | (static_cast<uint32_t>(p[pos + 1]) << 8) |
-                   (static_cast<uint32_t>(p[pos + 2]) << 16) | (static_cast<uint32_t>(p[pos + 3]) << 24);
-      pos += 4;
-      if (n > t.bytes - pos) return StatusCode::INTERNAL_ERROR;
-      w.String(reinterpret_cast<const char*>(p + pos), n);
-      pos += n;
-    }
+    std::vector<std::string_view> elements;
+    if (data && !serving::unpackStrings(data, t.bytes, &elements)) return StatusCode::INTERNAL_ERROR;
+    for (auto e : elements) w.String(e.data(), static_cast<rapidjson::SizeType>(e.size()));
     w.EndArray();
     return StatusCode::OK;
   }
@@ -489,34 +462,25 @@ std::string modelMetadataJson(const inference::ModelMetadataResponse& m,
 
 namespace {
 
-// Digits only (the route regex guarantees it); beyond int64 no version can exist.
-bool versionFromPath(std::string_view s, int64_t* v) {
-  *v = 0;
-  if (s.empty()) return true;
-  auto res = std::from_chars(s.data(), s.data() + s.size(), *v);
-  return res.ec == std::errc() && res.ptr == s.data() + s.size();
-}
-
-void restInfer(const serving::ModelManager& manager, const std::string& name, int64_t version,
+void restInfer(const serving::InferencePath& path, const std::string& name, int64_t version,
                const http::HttpRequest& request, http::HttpResponse& response) {
   RestInferRequest parsed;
-  Status st = parseInferRequest(request.body, request.header("inference-header-content-length"), &parsed);
-  if (!st.ok()) return RestRouter::setError(st, response);
-  std::shared_ptr<const serving::Servable> servable;
-  int64_t resolved = 0;
-  st = acquireForInfer(manager, name, version, &servable, &resolved);
-  if (!st.ok()) return RestRouter::setError(st, response);
+  parsed.request.model_name = name;
+  parsed.request.model_version = version;
+  parsed.request.origin = {serving::Api::KServe, serving::Interface::REST, serving::Method::ModelInfer};
   serving::InferenceResponse result;
-  st = inferDecoded(*servable, &parsed.decoded, &result);
-  if (!st.ok()) return RestRouter::setError(st, response);
-  // Requested outputs filter the response (OVMS ignores them; see docs/api.md "KServe outputs filtering").
-  std::vector<std::string> requested;
-  for (const auto& o : parsed.outputs) requested.push_back(o.name);
-  st = selectOutputs(requested, &result);
-  if (!st.ok()) return RestRouter::setError(st, response);
   size_t json_length = 0;
   bool has_binary = false;
-  st = makeInferResponse(name, resolved, parsed, result, &response.body, &json_length, &has_binary);
+  Status st = path.run(
+      parsed.request,
+      [&](const serving::InferenceTarget&, serving::InferenceRequest*) {
+        // Fills parsed.request (the request being run): inputs, id, requested outputs.
+        return parseInferRequest(request.body, request.header("inference-header-content-length"), &parsed);
+      },
+      &result,
+      [&](const serving::InferenceResponse& result) {
+        return makeInferResponse(name, result.model_version, parsed, result, &response.body, &json_length, &has_binary);
+      });
   if (!st.ok()) {
     response.body.clear();
     return RestRouter::setError(st, response);
@@ -527,7 +491,9 @@ void restInfer(const serving::ModelManager& manager, const std::string& name, in
 
 }  // namespace
 
-bool handleRest(const serving::ModelManager& manager, const http::HttpRequest& request, http::HttpResponse& response) {
+bool handleRest(const serving::InferencePath& inference, const http::HttpRequest& request,
+                http::HttpResponse& response) {
+  const serving::ModelManager& manager = inference.models();
   const std::string& path = request.path;
   if (path.compare(0, 3, "/v2") != 0) return false;
   const std::string& m = request.method;
@@ -571,42 +537,31 @@ bool handleRest(const serving::ModelManager& manager, const http::HttpRequest& r
     return true;
   }
   int64_t version = 0;
-  if (!versionFromPath(parsed.version, &version)) {
+  if (!parseVersionString(parsed.version, &version)) {  // digits only (the route parser checks)
     RestRouter::setError(StatusCode::MODEL_VERSION_MISSING, response);
     return true;
   }
+  // Inference: the path keeps the metrics scope.
+  if (route == Route::INFER) return restInfer(inference, name, version, request, response), true;
   // One metrics scope per request (§8); success = a 200 answer.
   metrics::RequestMetrics request_metrics(manager, metrics::Api::KServe, metrics::Interface::REST,
-                                          route == Route::INFER   ? metrics::Method::ModelInfer
-                                          : route == Route::READY ? metrics::Method::ModelReady
-                                                                  : metrics::Method::ModelMetadata,
+                                          route == Route::READY ? metrics::Method::ModelReady
+                                                                : metrics::Method::ModelMetadata,
                                           name, version);
-  struct Done {
-    metrics::RequestMetrics& m;
-    http::HttpResponse& r;
-    ~Done() { m.done(r.status == 200 ? Status(StatusCode::OK) : Status(StatusCode::INTERNAL_ERROR)); }
-  } done{request_metrics, response};
-  switch (route) {
-    case Route::INFER:
-      restInfer(manager, name, version, request, response);
-      break;
-    case Route::READY: {
-      bool ready = false;
-      Status st = modelReady(manager, name, version, &ready);
-      if (st.ok() && !ready) st = StatusCode::MODEL_VERSION_NOT_LOADED_YET;
-      if (!st.ok()) return RestRouter::setError(st, response), true;
-      response.body.clear();
-      break;
-    }
-    case Route::METADATA: {
-      inference::ModelMetadataResponse metadata;
-      std::shared_ptr<const serving::Servable> servable;
-      Status st = modelMetadata(manager, name, version, &metadata, &servable);
-      if (!st.ok()) return RestRouter::setError(st, response), true;
-      response.body = modelMetadataJson(metadata, servable->modelInfo());
-      break;
-    }
+  Status st = StatusCode::OK;
+  if (route == Route::READY) {
+    bool ready = false;
+    st = modelReady(manager, name, version, &ready);
+    if (st.ok() && !ready) st = StatusCode::MODEL_VERSION_NOT_LOADED_YET;
+    if (st.ok()) response.body.clear();
+  } else {
+    inference::ModelMetadataResponse metadata;
+    std::shared_ptr<const serving::Servable> servable;
+    st = modelMetadata(manager, name, version, &metadata, &servable);
+    if (st.ok()) response.body = modelMetadataJson(metadata, servable->modelInfo());
   }
+  request_metrics.done(st);  // success = a 200 answer
+  if (!st.ok()) RestRouter::setError(st, response);
   return true;
 }
 

@@ -9,6 +9,7 @@
 #include "api/http/http_server.h"
 #include "api/kserve/kserve_api.h"
 #include "kserve/grpc_predict_v2.pb.h"
+#include "serving/inference_path.h"
 #include "serving/model_manager.h"
 
 namespace ovms::api::kserve {
@@ -23,7 +24,9 @@ struct RestInferRequest {
   std::string id;
   bool binary_data_output = false;  // parameters.binary_data_output: true
   std::vector<RestRequestedOutput> outputs;
-  DecodedRequest decoded;
+  // Inputs (client datatypes verbatim), id and requested output names; model name, version and
+  // origin are the caller's.
+  serving::InferenceRequest request;
 };
 
 // Parses a POST .../infer body. `header_length` is the Inference-Header-Content-Length header
@@ -46,6 +49,6 @@ std::string modelMetadataJson(const inference::ModelMetadataResponse& metadata,
                               const std::map<std::string, std::string>& model_info);
 
 // Handles the /v2 routes (§5.2). Returns false if `request.path` is not a /v2 route.
-bool handleRest(const serving::ModelManager& manager, const http::HttpRequest& request, http::HttpResponse& response);
+bool handleRest(const serving::InferencePath& path, const http::HttpRequest& request, http::HttpResponse& response);
 
 }  // namespace ovms::api::kserve

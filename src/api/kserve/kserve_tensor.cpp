@@ -1,7 +1,9 @@
-#include "api/tfs/rest_predict_codec.h"
 #include "api/kserve/kserve_tensor.h"
 
 #include <cstring>
+#include <limits>
+
+#include "serving/packed_strings.h"
 
 namespace ovms::api::kserve {
 using engine::Precision;
@@ -17,41 +19,49 @@ void viewTyped(const Field& values, size_t element_size, serving::InferenceInput
   out->value_count = values.size();
 }
 
-// Converts a repeated field into owned storage of a narrower type.
+// Converts a repeated field into owned storage of a narrower type. A value outside the type's
+// range is rejected (never wrapped: 300 is not an INT8), like out-of-range JSON values on REST.
 template <typename To, typename Field>
-void copyTyped(const Field& values, serving::InferenceInput* out) {
+Status copyTyped(const Field& values, serving::InferenceInput* out) {
   auto& buf = out->storage.bytes;
   buf.resize(static_cast<size_t>(values.size()) * sizeof(To));
   for (int i = 0; i < values.size(); ++i) {
-    To v = static_cast<To>(values.Get(i));
+    const auto from = values.Get(i);
+    if (from < static_cast<decltype(from)>(std::numeric_limits<To>::min()) ||
+        from > static_cast<decltype(from)>(std::numeric_limits<To>::max()))
+      return Status(StatusCode::INVALID_INPUT_FORMAT, "value " + std::to_string(from) + " is out of the range of " +
+                                                          engine::kserveDatatype(out->tensor.precision) +
+                                                          "; input name: " + out->name);
+    To v = static_cast<To>(from);
     std::memcpy(buf.data() + static_cast<size_t>(i) * sizeof(To), &v, sizeof(To));
   }
   out->tensor.data = buf.data();
   out->tensor.bytes = buf.size();
   out->typed_values = true;
   out->value_count = values.size();
+  return StatusCode::OK;
 }
 
 void packBytes(const google::protobuf::RepeatedPtrField<std::string>& values, serving::InferenceInput* out) {
   auto& buf = out->storage.bytes;
-  tfs::packStrings(values, &buf);
+  serving::packStrings(values, &buf);
   out->tensor.data = buf.data();
   out->tensor.bytes = buf.size();
   out->typed_values = true;
   out->value_count = values.size();
 }
 
-void decodeTyped(const inference::InferTensorContents& c, Precision p, serving::InferenceInput* out) {
+Status decodeTyped(const inference::InferTensorContents& c, Precision p, serving::InferenceInput* out) {
   switch (p) {
     case Precision::FP32: viewTyped(c.fp32_contents(), sizeof(float), out); break;
     case Precision::FP64: viewTyped(c.fp64_contents(), sizeof(double), out); break;
     case Precision::I32: viewTyped(c.int_contents(), sizeof(int32_t), out); break;
-    case Precision::I16: copyTyped<int16_t>(c.int_contents(), out); break;
-    case Precision::I8: copyTyped<int8_t>(c.int_contents(), out); break;
+    case Precision::I16: return copyTyped<int16_t>(c.int_contents(), out);
+    case Precision::I8: return copyTyped<int8_t>(c.int_contents(), out);
     case Precision::I64: viewTyped(c.int64_contents(), sizeof(int64_t), out); break;
     case Precision::U32: viewTyped(c.uint_contents(), sizeof(uint32_t), out); break;
-    case Precision::U16: copyTyped<uint16_t>(c.uint_contents(), out); break;
-    case Precision::U8: copyTyped<uint8_t>(c.uint_contents(), out); break;
+    case Precision::U16: return copyTyped<uint16_t>(c.uint_contents(), out);
+    case Precision::U8: return copyTyped<uint8_t>(c.uint_contents(), out);
     case Precision::U64: viewTyped(c.uint64_contents(), sizeof(uint64_t), out); break;
     case Precision::BOOL:
       static_assert(sizeof(bool) == 1, "bool_contents are viewed as 1-byte BOOL elements");
@@ -64,33 +74,25 @@ void decodeTyped(const inference::InferTensorContents& c, Precision p, serving::
       out->value_count = 0;
       break;
   }
+  return StatusCode::OK;
 }
 
 }  // namespace
 
 Status countPackedElements(const void* data, size_t bytes, const std::string& input_name, int64_t* count) {
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  size_t processed = 0;
-  int64_t n = 0;
-  while (bytes >= processed + 4) {
-    uint32_t len = static_cast<uint32_t>(p[processed]) | (static_cast<uint32_t>(p[processed + 1]) << 8) |
-                   (static_cast<uint32_t>(p[processed + 2]) << 16) | (static_cast<uint32_t>(p[processed + 3]) << 24);
-    if (processed + 4 + static_cast<uint64_t>(len) > bytes)
-      return Status(StatusCode::INVALID_CONTENT_SIZE, "Batch length metadata exceeded buffer size, buffer size: " +
-                                                          std::to_string(bytes) + ", batch length: " + std::to_string(len) +
-                                                          "; input name: " + input_name);
-    processed += 4 + static_cast<size_t>(len);
-    ++n;
-  }
-  if (processed != bytes)
-    return Status(StatusCode::INVALID_CONTENT_SIZE, "Processed bytes: " + std::to_string(processed) +
-                                                        " do not equal to buffer size: " + std::to_string(bytes) +
-                                                        "; input name: " + input_name);
-  *count = n;
-  return StatusCode::OK;
+  serving::PackedStringsError error;
+  if (serving::countPackedStrings(data, bytes, count, &error)) return StatusCode::OK;
+  if (error.kind == serving::PackedStringsError::LENGTH_EXCEEDS_BUFFER)
+    return Status(StatusCode::INVALID_CONTENT_SIZE, "Batch length metadata exceeded buffer size, buffer size: " +
+                                                        std::to_string(bytes) + ", batch length: " +
+                                                        std::to_string(error.length) + "; input name: " + input_name);
+  return Status(StatusCode::INVALID_CONTENT_SIZE, "Processed bytes: " + std::to_string(error.processed) +
+                                                      " do not equal to buffer size: " + std::to_string(bytes) +
+                                                      "; input name: " + input_name);
 }
 
-Status decodeInferRequest(const inference::ModelInferRequest& request, size_t model_input_count, DecodedRequest* out) {
+Status decodeInferRequest(const inference::ModelInferRequest& request, size_t model_input_count,
+                          serving::InferenceRequest* out) {
   const size_t n = static_cast<size_t>(request.inputs_size());
   if (n == 0 || n != model_input_count)
     return Status(StatusCode::INVALID_NO_OF_INPUTS,
@@ -107,15 +109,16 @@ Status decodeInferRequest(const inference::ModelInferRequest& request, size_t mo
                     "Size of raw_input_contents: " + std::to_string(request.raw_input_contents_size()) +
                         " is different than number of inputs: " + std::to_string(n));
   }
-  out->request.inputs.clear();
-  out->request.inputs.resize(n);
-  out->datatypes.clear();
-  out->datatypes.reserve(n);
+  out->id = request.id();
+  out->requested_outputs.clear();
+  for (const auto& o : request.outputs()) out->requested_outputs.push_back(o.name());
+  out->inputs.clear();
+  out->inputs.resize(n);
   for (size_t i = 0; i < n; ++i) {
     const auto& in = request.inputs(static_cast<int>(i));
-    auto& dst = out->request.inputs[i];
+    auto& dst = out->inputs[i];
     dst.name = in.name();
-    out->datatypes.push_back(in.datatype());
+    dst.client_datatype = in.datatype();
     auto p = engine::fromKserveDatatype(in.datatype());
     dst.tensor.precision = p ? *p : Precision::UNDEFINED;
     dst.tensor.shape.assign(in.shape().begin(), in.shape().end());
@@ -133,7 +136,8 @@ Status decodeInferRequest(const inference::ModelInferRequest& request, size_t mo
         dst.value_count = count;
       }
     } else {
-      decodeTyped(in.contents(), dst.tensor.precision, &dst);
+      Status st = decodeTyped(in.contents(), dst.tensor.precision, &dst);
+      if (!st.ok()) return st;
     }
   }
   return StatusCode::OK;

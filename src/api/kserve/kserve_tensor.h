@@ -6,7 +6,8 @@
 // (<uint32 LE length><bytes> per element), which is also the raw KServe BYTES layout.
 #include <string>
 
-#include "api/kserve/kserve_api.h"
+#include "common/status.h"
+#include "serving/inference_request.h"
 #include "kserve/grpc_predict_v2.pb.h"
 
 namespace ovms::api::kserve {
@@ -14,8 +15,10 @@ namespace ovms::api::kserve {
 // Decodes the inputs of `request` for a servable with `model_input_count` inputs. Checks, in
 // OVMS's order, the number of inputs, then the message structure (contents and raw buffers not
 // both; one raw buffer per input), then the packed layout of raw BYTES buffers.
+// Also takes the request id and the requested outputs. Narrow integer types (INT8/16, UINT8/16)
+// sent in the 32-bit contents fields must fit their type (else INVALID_INPUT_FORMAT).
 Status decodeInferRequest(const inference::ModelInferRequest& request, size_t model_input_count,
-                          DecodedRequest* out);
+                          serving::InferenceRequest* out);
 
 // Counts the elements of a packed BYTES buffer; malformed -> INVALID_CONTENT_SIZE with OVMS's details.
 Status countPackedElements(const void* data, size_t bytes, const std::string& input_name, int64_t* count);

@@ -31,7 +31,6 @@ constexpr const char* kActive = "ovms_infer_req_active";
 
 std::shared_ptr<ServerMetrics> g_instance;
 std::atomic<ServerMetrics*> g_instance_ptr{nullptr};
-thread_local RequestMetrics* t_current = nullptr;
 
 const char* apiLabel(int a) { return a == 0 ? "TensorFlowServing" : "KServe"; }
 const char* interfaceLabel(int i) { return i == 0 ? "gRPC" : "REST"; }
@@ -203,8 +202,13 @@ void install(std::shared_ptr<ServerMetrics> metrics) {
 ServerMetrics* instance() { return g_instance_ptr.load(); }
 
 RequestMetrics::RequestMetrics(const serving::ModelManager& manager, Api api, Interface interface, Method method,
-                               const std::string& name, int64_t version)
-    : api_(api), interface_(interface), method_(method) {
+                               const std::string& name, int64_t version, bool log_request)
+    : api_(api), interface_(interface), method_(method), log_request_(log_request) {
+  if (log_request_) {
+    name_ = name;
+    version_ = version;
+    log_start_ns_ = nowNs();
+  }
   ServerMetrics* m = instance();
   if (!m || !m->enabled()) return;
   std::shared_ptr<serving::Model> model;
@@ -217,14 +221,13 @@ RequestMetrics::RequestMetrics(const serving::ModelManager& manager, Api api, In
     series_ = m->findAny(name);  // no AVAILABLE version: the model's status is still reported
   if (!series_) return;
   start_ns_ = nowNs();
-  previous_ = t_current;
-  t_current = this;
   if (methodSlot(method_) == 0 && series_->current_requests) series_->current_requests->Increment();
 }
 
 RequestMetrics::~RequestMetrics() {
+  if (log_request_)
+    serving::logRequest(name_, version_, {api_, interface_, method_}, status_, (nowNs() - log_start_ns_) / 1000);
   if (!series_) return;
-  t_current = previous_;
   const int a = api_ == Api::TensorFlowServing ? 0 : 1;
   const int i = interface_ == Interface::GRPC ? 0 : 1;
   const int slot = methodSlot(method_);
@@ -239,17 +242,38 @@ RequestMetrics::~RequestMetrics() {
 
 void RequestMetrics::discard() {
   if (!series_) return;
-  t_current = previous_;
   if (methodSlot(method_) == 0 && series_->current_requests) series_->current_requests->Decrement();
   series_ = nullptr;
 }
 
 void RequestMetrics::recordInference(uint64_t queue_wait_us, uint64_t inference_us) {
-  RequestMetrics* current = t_current;
-  if (!current || !current->series_) return;
-  if (current->series_->wait_for_infer_req_time)
-    current->series_->wait_for_infer_req_time->Observe(static_cast<double>(queue_wait_us));
-  if (current->series_->inference_time) current->series_->inference_time->Observe(static_cast<double>(inference_us));
+  if (!series_) return;
+  if (series_->wait_for_infer_req_time) series_->wait_for_infer_req_time->Observe(static_cast<double>(queue_wait_us));
+  if (series_->inference_time) series_->inference_time->Observe(static_cast<double>(inference_us));
+}
+
+namespace {
+
+class InferenceMetricsScope final : public serving::InferenceObserver::Scope {
+ public:
+  InferenceMetricsScope(const serving::ModelManager& manager, const serving::InferenceRequest& request)
+      : metrics_(manager, request.origin.api, request.origin.interface, request.origin.method, request.model_name,
+                 request.model_version, /*log_request=*/false) {}
+  void engineTimes(uint64_t queue_wait_us, uint64_t inference_us) override {
+    metrics_.recordInference(queue_wait_us, inference_us);
+  }
+  void done(const Status& status) override { metrics_.done(status); }
+
+ private:
+  RequestMetrics metrics_;
+};
+
+}  // namespace
+
+std::unique_ptr<serving::InferenceObserver::Scope> InferenceMetrics::begin(const serving::InferenceRequest& request) {
+  ServerMetrics* m = instance();
+  if (!m || !m->enabled()) return nullptr;
+  return std::make_unique<InferenceMetricsScope>(manager_, request);
 }
 
 }  // namespace ovms::api::metrics

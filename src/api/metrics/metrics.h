@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "serving/cli.h"
 #include "serving/config_file.h"
+#include "serving/inference_path.h"
 #include "serving/model_manager.h"
 
 namespace prometheus {
@@ -41,9 +42,10 @@ const std::vector<std::string>& defaultFamilies();
 Status resolveConfig(const serving::ServerSettings& settings, const serving::MetricsSettings& config_file,
                      MetricsConfig* out);
 
-enum class Api { TensorFlowServing, KServe };
-enum class Interface { GRPC, REST };
-enum class Method { Predict, GetModelMetadata, GetModelStatus, ModelInfer, ModelMetadata, ModelReady };
+// The labels come from the request model: one enum for metrics, logs and the path's options.
+using Api = serving::Api;
+using Interface = serving::Interface;
+using Method = serving::Method;
 
 // Series of one model version (pointers owned by the prometheus registry; null = family off).
 struct VersionSeries {
@@ -59,6 +61,9 @@ struct VersionSeries {
   prometheus::Gauge* infer_req_active = nullptr;
 };
 
+// Thread-safety: thread-safe. mutex_ guards series_ (the map); the prometheus series it points to
+// are thread-safe themselves and never freed while the process runs, so request threads update
+// them without any lock of ours.
 class ServerMetrics {
  public:
   explicit ServerMetrics(MetricsConfig config);
@@ -103,20 +108,25 @@ const std::vector<double>& bucketBoundaries();
 // counted (OVMS counts only requests that reached a model instance). On destruction it counts
 // success or failure (the status given to done(); none given = failure), and for Predict /
 // ModelInfer observes the request time (success only) and maintains ovms_current_requests.
+// It also writes the request's DEBUG log line (serving::logRequest) unless told not to (the
+// inference path logs inferences itself).
+// Thread-safety: belongs to the request's thread (no sharing).
 class RequestMetrics {
  public:
   RequestMetrics(const serving::ModelManager& manager, Api api, Interface interface, Method method,
-                 const std::string& name, int64_t version);
+                 const std::string& name, int64_t version, bool log_request = true);
   ~RequestMetrics();
   RequestMetrics(const RequestMetrics&) = delete;
   RequestMetrics& operator=(const RequestMetrics&) = delete;
 
-  void done(const Status& st) { ok_ = st.ok(); }
+  void done(const Status& st) {
+    ok_ = st.ok();
+    status_ = st;
+  }
   // The request turned out not to reach the model (OVMS checks it before the lookup): count nothing.
   void discard();
-  // Called by the inference path (on the handler's thread) after the engine ran: records the
-  // nireq wait and the engine time on the current thread's RequestMetrics, if any.
-  static void recordInference(uint64_t queue_wait_us, uint64_t inference_us);
+  // The engine ran for this request: records the nireq wait and the engine time.
+  void recordInference(uint64_t queue_wait_us, uint64_t inference_us);
 
  private:
   const VersionSeries* series_ = nullptr;
@@ -125,7 +135,23 @@ class RequestMetrics {
   Method method_;
   bool ok_ = false;
   int64_t start_ns_ = 0;
-  RequestMetrics* previous_ = nullptr;
+  // For the log line.
+  bool log_request_ = true;
+  std::string name_;
+  int64_t version_ = 0;
+  Status status_ = StatusCode::INTERNAL_ERROR;
+  int64_t log_start_ns_ = 0;
+};
+
+// The inference path's observer: one RequestMetrics per inference (Predict / ModelInfer, every
+// front end, the KServe stream included).
+class InferenceMetrics final : public serving::InferenceObserver {
+ public:
+  explicit InferenceMetrics(const serving::ModelManager& manager) : manager_(manager) {}
+  std::unique_ptr<Scope> begin(const serving::InferenceRequest& request) override;
+
+ private:
+  const serving::ModelManager& manager_;
 };
 
 }  // namespace ovms::api::metrics

@@ -13,7 +13,12 @@
 #include <unordered_map>
 #include <utility>
 
+#include "api/common/base64.h"
+#include "api/common/float_format.h"
+#include "api/common/json_nesting.h"
+#include "api/common/json_numbers.h"
 #include "engine/half.h"
+#include "serving/packed_strings.h"
 
 namespace ovms::api::tfs {
 
@@ -23,62 +28,11 @@ using rapidjson::Value;
 
 namespace {
 
-constexpr int kMaxJsonDepth = 100;
 // A request body is at most 1 GB, so no tensor parsed from it can come near this.
 constexpr uint64_t kMaxTensorBytes = 1ULL << 36;
 
 // Result of converting one JSON leaf.
-enum Res : int { kResOk = 0, kResBad = 1, kResBinary = 2 };
-
-// True if any byte of the 8 at p is a quote or a bracket/brace (exact, no false negatives; a
-// false positive only costs the bytewise scan of these 8 bytes).
-inline bool mayHoldStructural(const char* p) {
-  uint64_t x;
-  std::memcpy(&x, p, 8);
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  auto hasByte = [x](unsigned char c) {
-    uint64_t v = x ^ (kOnes * c);
-    return ((v - kOnes) & ~v & kHigh) != 0;
-  };
-  return hasByte('"') | hasByte('[') | hasByte('{') | hasByte(']') | hasByte('}');
-}
-
-// Containers nested deeper than kMaxJsonDepth. A cheap scan that also keeps rapidjson's
-// recursive parser away from pathological nesting.
-bool nestingTooDeep(std::string_view s) {
-  int depth = 0;
-  const char* p = s.data();
-  const char* end = p + s.size();
-  while (p < end) {
-    // Numbers, commas and whitespace make up almost all of a tensor body: skip them 8 bytes at a time.
-    while (end - p >= 8 && !mayHoldStructural(p)) p += 8;
-    if (p == end) break;
-    char c = *p++;
-    switch (c) {
-      case '"':
-        while (p < end) {
-          char d = *p++;
-          if (d == '\\') {
-            ++p;
-          } else if (d == '"') {
-            break;
-          }
-        }
-        break;
-      case '[':
-      case '{':
-        if (++depth > kMaxJsonDepth) return true;
-        break;
-      case ']':
-      case '}':
-        --depth;
-        break;
-      default:
-        break;
-    }
-  }
-  return false;
-}
+enum Res : int { kResOk = 0, kResBad = 1 };
 
 bool isB64Object(const Value& v) {
   if (!v.IsObject() || v.MemberCount() != 1) return false;
@@ -89,86 +43,17 @@ bool isB64Object(const Value& v) {
 // Leaf that carries string / binary data.
 bool isStringLeaf(const Value& v) { return v.IsString() || isB64Object(v); }
 
-Res notNumeric(const Value& v) { return isStringLeaf(v) ? kResBinary : kResBad; }
-
+// Leaf converters: the shared JSON number rules with TF-Serving's lenient typing
+// (api/common/json_numbers.h). A string among numbers is a parse error (400), like a ragged array.
 template <typename T>
 Res convInt(const Value& v, T* out) {
-  using L = std::numeric_limits<T>;
-  if (v.IsInt64()) {
-    int64_t x = v.GetInt64();
-    if constexpr (std::is_signed_v<T>) {
-      if (x < static_cast<int64_t>(L::min()) || x > static_cast<int64_t>(L::max())) return kResBad;
-    } else {
-      if (x < 0 || static_cast<uint64_t>(x) > static_cast<uint64_t>(L::max())) return kResBad;
-    }
-    *out = static_cast<T>(x);
-    return kResOk;
-  }
-  if (v.IsUint64()) {  // > INT64_MAX
-    uint64_t x = v.GetUint64();
-    if (x > static_cast<uint64_t>(L::max())) return kResBad;
-    *out = static_cast<T>(x);
-    return kResOk;
-  }
-  if (v.IsDouble()) {
-    double d = v.GetDouble();
-    if (!(d == std::trunc(d))) return kResBad;  // fractional (NaN also fails here)
-    if (d < static_cast<double>(L::min()) || d >= std::ldexp(1.0, L::digits)) return kResBad;
-    *out = static_cast<T>(d);
-    return kResOk;
-  }
-  return notNumeric(v);
+  return json::toInteger<T, json::Typing::kLenient>(v, out) ? kResOk : kResBad;
 }
-
-Res convF32(const Value& v, float* out) {
-  if (!v.IsNumber()) return notNumeric(v);
-  double d = v.GetDouble();
-  float f = static_cast<float>(d);
-  if (std::isinf(f) && !std::isinf(d)) return kResBad;
-  *out = f;
-  return kResOk;
-}
-
-Res convF64(const Value& v, double* out) {
-  if (!v.IsNumber()) return notNumeric(v);
-  *out = v.GetDouble();
-  return kResOk;
-}
-
-Res convF16(const Value& v, uint16_t* out) {
-  float f;
-  Res r = convF32(v, &f);
-  if (r != kResOk) return r;
-  uint16_t h = engine::floatToHalf(f);
-  if ((h & 0x7fffu) == 0x7c00u) return kResBad;  // out of FP16 range (rounds to inf): rejected, not saturated
-  *out = h;
-  return kResOk;
-}
-
-Res convBF16(const Value& v, uint16_t* out) {
-  float f;
-  Res r = convF32(v, &f);
-  if (r != kResOk) return r;
-  uint16_t h = engine::floatToBf16(f);
-  if ((h & 0x7fffu) == 0x7f80u) return kResBad;  // out of BF16 range (rounds to inf): rejected, not saturated
-  *out = h;
-  return kResOk;
-}
-
-Res convBool(const Value& v, uint8_t* out) {
-  if (v.IsBool()) {
-    *out = v.GetBool() ? 1 : 0;
-    return kResOk;
-  }
-  if (v.IsInt64()) {
-    int64_t x = v.GetInt64();
-    if (x != 0 && x != 1) return kResBad;
-    *out = static_cast<uint8_t>(x);
-    return kResOk;
-  }
-  if (v.IsNumber()) return kResBad;
-  return notNumeric(v);
-}
+Res convF32(const Value& v, float* out) { return json::toFp32(v, out) ? kResOk : kResBad; }
+Res convF64(const Value& v, double* out) { return json::toFp64(v, out) ? kResOk : kResBad; }
+Res convF16(const Value& v, uint16_t* out) { return json::toFp16(v, out) ? kResOk : kResBad; }
+Res convBF16(const Value& v, uint16_t* out) { return json::toBf16(v, out) ? kResOk : kResBad; }
+Res convBool(const Value& v, uint8_t* out) { return json::toBool<json::Typing::kLenient>(v, out) ? kResOk : kResBad; }
 
 // Walks one dense JSON ndarray of the given shape (starting at `level`), feeding every leaf to
 // `sink`. Every list must have exactly the expected size and leaves must sit at the last level.
@@ -296,10 +181,6 @@ Status buildInput(PendingInput& pending, bool batched, const engine::TensorInfo*
       default: return StatusCode::REST_UNSUPPORTED_PRECISION;
     }
   }
-  if (r == kResBinary) {
-    return Status(StatusCode::NOT_IMPLEMENTED,
-                  "string/binary data for input " + out->name + " of precision " + engine::precisionName(precision));
-  }
   if (r != kResOk) return parse_error;
   out->value_count = engine::elementCount(shape);
   out->storage.shape = std::move(shape);
@@ -385,184 +266,6 @@ Status parseColumn(const Value& node, const std::vector<engine::TensorInfo>& mod
 
 using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
 
-// Appends ".0" to a number written without '.' or exponent ("5" -> "5.0").
-size_t appendPointZero(char* buf, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    if (buf[i] == '.' || buf[i] == 'e') return n;
-  buf[n++] = '.';
-  buf[n++] = '0';
-  return n;
-}
-
-// Fast path of formatDecimal<float> for finite normal floats (and zero). The shortest round-trip
-// digits of a float (std::to_chars, Ryu) have at most 6 significant digits exactly when "%.6g"
-// round-trips, and then they are "%.6g"'s digits: the float's rounding interval (half an ulp,
-// < 6e-8 relative) is far narrower than half a step of 6 significant digits (> 5e-7 relative), so
-// the 6-digit decimal nearest to the value is the shortest one. Only subnormals (wider relative
-// interval) break that argument; they take the slow path. Returns 0 if the caller must fall back
-// (more than 6 digits, or subnormal). The text is laid out exactly like printf's %g with precision 6.
-size_t formatFloatShortG6(float v, char* buf) {
-  if (v != 0.0f && std::fabs(v) < std::numeric_limits<float>::min()) return 0;
-  char sci[32];
-  auto res = std::to_chars(sci, sci + sizeof(sci), v, std::chars_format::scientific);
-  if (res.ec != std::errc()) return 0;
-  // sci = [-]d[.ddd]e(+|-)XX[X]
-  const char* p = sci;
-  const char* end = res.ptr;
-  bool negative = false;
-  if (*p == '-') {
-    negative = true;
-    ++p;
-  }
-  char digits[16];
-  int k = 0;
-  while (p < end && *p != 'e') {
-    if (*p != '.') {
-      if (k == 6) return 0;  // 7+ significant digits: "%.6g" does not round-trip
-      digits[k++] = *p;
-    }
-    ++p;
-  }
-  if (p == end) return 0;
-  ++p;  // 'e'
-  bool exp_negative = *p == '-';
-  ++p;
-  int x = 0;
-  for (; p < end; ++p) x = x * 10 + (*p - '0');
-  if (exp_negative) x = -x;
-  // Ryu's shortest digits carry no trailing zeros (except the single "0" of zero).
-  char* o = buf;
-  if (negative) *o++ = '-';
-  if (x >= -4 && x < 6) {
-    // Fixed notation, trailing zeros dropped (they already are).
-    if (x >= 0) {
-      int int_digits = x + 1;
-      for (int i = 0; i < int_digits; ++i) *o++ = i < k ? digits[i] : '0';
-      if (k > int_digits) {
-        *o++ = '.';
-        for (int i = int_digits; i < k; ++i) *o++ = digits[i];
-      }
-    } else {
-      *o++ = '0';
-      *o++ = '.';
-      for (int i = 0; i < -x - 1; ++i) *o++ = '0';
-      for (int i = 0; i < k; ++i) *o++ = digits[i];
-    }
-  } else {
-    *o++ = digits[0];
-    if (k > 1) {
-      *o++ = '.';
-      for (int i = 1; i < k; ++i) *o++ = digits[i];
-    }
-    *o++ = 'e';
-    *o++ = x < 0 ? '-' : '+';
-    int ax = x < 0 ? -x : x;
-    if (ax >= 100) *o++ = static_cast<char>('0' + ax / 100);
-    *o++ = static_cast<char>('0' + ax / 10 % 10);
-    *o++ = static_cast<char>('0' + ax % 10);
-  }
-  return appendPointZero(buf, static_cast<size_t>(o - buf));
-}
-
-// "%.9g" of a float, exactly as printf prints it, computed with integers for normal floats in
-// [1e-3, 2^24) (the usual range of tensor values): value = m * 2^-sh exactly, so
-// value * 10^s = (m * 10^s) / 2^sh with a remainder, rounded half to even like glibc's printf.
-// Returns 0 for values outside that range (the caller falls back to std::to_chars).
-size_t formatFloatG9(float v, char* buf) {
-  static constexpr uint64_t kPow10[] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
-                                        10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
-                                        100000000000ULL, 1000000000000ULL};
-  float a = std::fabs(v);
-  if (!(a >= 1e-3f && a < 16777216.0f)) return 0;
-  int e2 = 0;
-  float frac = std::frexp(a, &e2);                               // a = frac * 2^e2, frac in [0.5, 1)
-  uint64_t m = static_cast<uint64_t>(std::ldexp(frac, 24));      // exact: 24-bit mantissa
-  int sh = 24 - e2;                                              // a = m / 2^sh, sh in [1, 34]
-  if (sh < 1 || sh > 63) return 0;
-  int x = static_cast<int>(std::floor(std::log10(static_cast<double>(a))));  // decimal exponent guess
-  uint64_t q = 0, r = 0;
-  for (int tries = 0; tries < 3; ++tries) {
-    int s10 = 8 - x;
-    if (s10 < 0 || s10 > 11) return 0;
-    uint64_t num = m * kPow10[s10];  // < 2^24 * 10^11 < 2^61
-    q = num >> sh;
-    r = num & ((uint64_t{1} << sh) - 1);
-    if (q >= 1000000000ULL) {
-      ++x;
-    } else if (q < 100000000ULL) {
-      --x;
-    } else {
-      break;
-    }
-  }
-  if (q < 100000000ULL || q >= 1000000000ULL) return 0;
-  uint64_t half = uint64_t{1} << (sh - 1);
-  if (r > half || (r == half && (q & 1))) ++q;
-  if (q == 1000000000ULL) {
-    q = 100000000ULL;
-    ++x;
-  }
-  char digits[9];
-  for (int i = 8; i >= 0; --i) {
-    digits[i] = static_cast<char>('0' + q % 10);
-    q /= 10;
-  }
-  int k = 9;
-  while (k > 1 && digits[k - 1] == '0') --k;  // %g drops trailing zeros
-  char* o = buf;
-  if (v < 0) *o++ = '-';
-  if (x >= -4 && x < 9) {
-    if (x >= 0) {
-      for (int i = 0; i <= x; ++i) *o++ = i < k ? digits[i] : '0';
-      if (k > x + 1) {
-        *o++ = '.';
-        for (int i = x + 1; i < k; ++i) *o++ = digits[i];
-      }
-    } else {
-      *o++ = '0';
-      *o++ = '.';
-      for (int i = 0; i < -x - 1; ++i) *o++ = '0';
-      for (int i = 0; i < k; ++i) *o++ = digits[i];
-    }
-  } else {
-    return 0;  // not reached for the range above; leave exponent forms to std::to_chars
-  }
-  return appendPointZero(buf, static_cast<size_t>(o - buf));
-}
-
-template <typename T>
-size_t formatDecimal(T v, char* buf) {  // buf >= 40 chars
-  if (std::isnan(v)) {
-    std::memcpy(buf, "NaN", 3);
-    return 3;
-  }
-  if (std::isinf(v)) {
-    if (v < 0) {
-      std::memcpy(buf, "-Infinity", 9);
-      return 9;
-    }
-    std::memcpy(buf, "Infinity", 8);
-    return 8;
-  }
-  char* end = buf + 40;
-  if constexpr (std::is_same_v<T, float>) {
-    if (size_t n = formatFloatShortG6(v, buf)) return n;
-    if (std::fabs(v) >= std::numeric_limits<float>::min()) {
-      // Normal float with more than 6 shortest digits: "%.6g" cannot round-trip, skip the attempt.
-      if (size_t n = formatFloatG9(v, buf)) return n;
-      auto res = std::to_chars(buf, end, v, std::chars_format::general, std::numeric_limits<T>::max_digits10);
-      return appendPointZero(buf, static_cast<size_t>(res.ptr - buf));
-    }
-  }
-  auto res = std::to_chars(buf, end, static_cast<double>(v), std::chars_format::general, 6);
-  T back{};
-  auto parsed = std::from_chars(buf, res.ptr, back);
-  if (parsed.ec != std::errc() || back != v) {
-    res = std::to_chars(buf, end, v, std::chars_format::general, std::numeric_limits<T>::max_digits10);
-  }
-  return appendPointZero(buf, static_cast<size_t>(res.ptr - buf));
-}
-
 struct OutputCursor {
   const serving::InferenceOutput* out = nullptr;
   Precision precision = Precision::UNDEFINED;
@@ -584,12 +287,12 @@ void writeSingle(Writer* w, OutputCursor* c) {
   char buf[48];
   switch (c->precision) {
     case Precision::FP32: {
-      size_t n = formatDecimal(load<float>(c->data, i), buf);
+      size_t n = formatTfsDecimal(load<float>(c->data, i), buf);
       w->RawValue(buf, n, rapidjson::kNumberType);
       break;
     }
     case Precision::FP64: {
-      size_t n = formatDecimal(load<double>(c->data, i), buf);
+      size_t n = formatTfsDecimal(load<double>(c->data, i), buf);
       w->RawValue(buf, n, rapidjson::kNumberType);
       break;
     }
@@ -764,96 +467,16 @@ Status makePredictResponse(const serving::InferenceResponse& response, RestOrder
 
 // ---------------------------------------------------------------------------------------------
 
-namespace {
-constexpr char kB64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-struct B64Table {
-  int8_t v[256];
-  constexpr B64Table() : v() {
-    for (int i = 0; i < 256; ++i) v[i] = -1;
-    for (int i = 0; i < 64; ++i) v[static_cast<unsigned char>(kB64Alphabet[i])] = static_cast<int8_t>(i);
-  }
-};
-constexpr B64Table kB64Table;
-}  // namespace
-
-bool decodeBase64(std::string_view in, std::string* out) {
-  out->clear();
-  size_t len = in.size();
-  // Padding is optional; when present it must complete the last quantum.
-  size_t pad = 0;
-  while (len > 0 && in[len - 1] == '=' && pad < 2) {
-    --len;
-    ++pad;
-  }
-  if (pad > 0 && (len + pad) % 4 != 0) return false;
-  if (len % 4 == 1) return false;
-  out->reserve(len / 4 * 3 + 2);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < len; ++i) {
-    int8_t d = kB64Table.v[static_cast<unsigned char>(in[i])];
-    if (d < 0) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(d);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xffu));
-    }
-  }
-  return true;
-}
-
-std::string encodeBase64(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    uint32_t n = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) | static_cast<uint8_t>(in[i + 2]);
-    out.push_back(kB64Alphabet[(n >> 18) & 63]);
-    out.push_back(kB64Alphabet[(n >> 12) & 63]);
-    out.push_back(kB64Alphabet[(n >> 6) & 63]);
-    out.push_back(kB64Alphabet[n & 63]);
-  }
-  size_t rest = in.size() - i;
-  if (rest) {
-    uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-    if (rest == 2) n |= static_cast<uint8_t>(in[i + 1]) << 8;
-    out.push_back(kB64Alphabet[(n >> 18) & 63]);
-    out.push_back(kB64Alphabet[(n >> 12) & 63]);
-    out.push_back(rest == 2 ? kB64Alphabet[(n >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
 std::string formatFloat(float v) {
   char buf[48];
-  return std::string(buf, formatDecimal(v, buf));
+  return std::string(buf, formatTfsDecimal(v, buf));
 }
 
 std::string formatDouble(double v) {
   char buf[48];
-  return std::string(buf, formatDecimal(v, buf));
+  return std::string(buf, formatTfsDecimal(v, buf));
 }
 
 
-bool unpackStrings(const void* data, size_t bytes, std::vector<std::string_view>* out) {
-  out->clear();
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  size_t pos = 0;
-  while (pos < bytes) {
-    if (bytes - pos < 4) return false;
-    uint32_t n = static_cast<uint32_t>(p[pos]) | (static_cast<uint32_t>(p[pos + 1]) << 8) |
-                 (static_cast<uint32_t>(p[pos + 2]) << 16) | (static_cast<uint32_t>(p[pos + 3]) << 24);
-    pos += 4;
-    if (bytes - pos < n) return false;
-    out->emplace_back(reinterpret_cast<const char*>(p + pos), n);
-    pos += n;
-  }
-  return true;
-}
-
-bool jsonNestingTooDeep(std::string_view json) { return nestingTooDeep(json); }
 
 }  // namespace ovms::api::tfs

@@ -3,8 +3,7 @@
 // InferenceResponse -> JSON body exactly as TF Serving's MakeJsonFromTensors prints it.
 //
 // STRING tensors (model inputs declared STRING, {"b64": ...} / JSON string data, STRING outputs)
-// are stored in the KServe binary BYTES layout: for every element, a 4-byte little-endian
-// length followed by that many bytes, elements back to back in row-major order.
+// are stored in the packed layout of serving/packed_strings.h.
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -12,7 +11,10 @@
 
 #include "common/status.h"
 #include "engine/tensor.h"
-#include "serving/servable.h"
+#include "api/common/base64.h"
+#include "api/common/json_nesting.h"
+#include "serving/inference_request.h"
+#include "serving/packed_strings.h"
 
 namespace ovms::api::tfs {
 
@@ -35,39 +37,16 @@ Status parsePredictRequest(std::string_view body, const std::vector<engine::Tens
 // Pretty-printed with 4-space indentation; see rest_predict_codec.cpp for the number format.
 Status makePredictResponse(const serving::InferenceResponse& response, RestOrder order, std::string* body);
 
-// Standard base64 (RFC 4648, '=' padding required when the length is not a multiple of 4;
-// whitespace is not allowed). Returns false on malformed input.
-bool decodeBase64(std::string_view in, std::string* out);
-std::string encodeBase64(std::string_view in);
+// Shared codecs, re-exported under the names this codec's users know.
+using api::decodeBase64;  // api/common/base64.h (padding optional, must complete the quantum)
+using api::encodeBase64;
+using serving::packStrings;  // serving/packed_strings.h
+using serving::unpackStrings;
 
-// Formats a float/double like TF Serving's WriteDecimal: "%.6g" (absl SixDigits), falling back to
-// max_digits10 significant digits when that does not round-trip, ".0" appended to plain integers
-// ("5.0", "0.5", "1e-07", "9e+06"); NaN -> NaN, +-inf -> Infinity / -Infinity.
+// TF Serving's WriteDecimal (api/common/float_format.h), as strings.
 std::string formatFloat(float v);
 std::string formatDouble(double v);
 
-// Packs / unpacks STRING tensor bytes (layout described above). unpack returns false if malformed.
-template <typename Strings>
-void packStrings(const Strings& values, std::vector<uint8_t>* out) {
-  size_t total = 0;
-  for (const auto& s : values) total += 4 + s.size();
-  out->resize(total);
-  uint8_t* p = out->data();
-  for (const auto& s : values) {
-    const uint32_t n = static_cast<uint32_t>(s.size());
-    p[0] = static_cast<uint8_t>(n);
-    p[1] = static_cast<uint8_t>(n >> 8);
-    p[2] = static_cast<uint8_t>(n >> 16);
-    p[3] = static_cast<uint8_t>(n >> 24);
-    p += 4;
-    if (n) std::memcpy(p, s.data(), n);
-    p += n;
-  }
-}
-bool unpackStrings(const void* data, size_t bytes, std::vector<std::string_view>* out);
-
-// Containers nested deeper than 100 (OVMS: JSON_INVALID). A quick scan that also keeps rapidjson's
-// recursive parser away from pathological nesting; shared by the TF-Serving and KServe REST parsers.
-bool jsonNestingTooDeep(std::string_view json);
+using api::jsonNestingTooDeep;  // api/common/json_nesting.h
 
 }  // namespace ovms::api::tfs

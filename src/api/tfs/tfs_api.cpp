@@ -1,7 +1,5 @@
 #include "api/tfs/tfs_api.h"
 
-#include "api/binary_inputs.h"
-#include "api/metrics/metrics.h"
 #include "api/tfs/tfs_tensor.h"
 
 namespace ovms::api::tfs {
@@ -68,56 +66,34 @@ Status getModelMetadata(const serving::ModelManager& manager, const ts::GetModel
   return StatusCode::OK;
 }
 
-Status infer(const serving::ModelManager& manager, const std::string& name, int64_t version,
-             const std::function<Status(const serving::Servable&, serving::InferenceRequest*)>& decode,
-             serving::InferenceResponse* response, int64_t* resolved_version) {
-  std::shared_ptr<const serving::Servable> servable;
-  int64_t resolved = 0;
-  Status st = manager.acquire(name, version, &servable, &resolved, true);
-  if (!st.ok()) return st;
-  if (resolved_version) *resolved_version = resolved;
-  serving::InferenceRequest request;
-  st = decode(*servable, &request);
-  if (!st.ok()) return st;
-  uint64_t queue_wait_us = 0, inference_us = 0;
-  st = servable->infer(request, response, &queue_wait_us, &inference_us);
-  if (st.ok()) metrics::RequestMetrics::recordInference(queue_wait_us, inference_us);
-  return st;
-}
-
-Status predict(const serving::ModelManager& manager, const ts::PredictRequest& request, ts::PredictResponse* response) {
-  int64_t v = request.model_spec().has_version() ? request.model_spec().version().value() : 0;
+Status predict(const serving::InferencePath& path, const ts::PredictRequest& request, ts::PredictResponse* response) {
+  serving::InferenceRequest decoded;
+  decoded.model_name = request.model_spec().name();
+  decoded.model_version = request.model_spec().has_version() ? request.model_spec().version().value() : 0;
+  decoded.version_label = request.model_spec().version_label();
+  decoded.origin = {serving::Api::TensorFlowServing, serving::Interface::GRPC, serving::Method::Predict};
   serving::InferenceResponse result;
-  Status st = infer(
-      manager, request.model_spec().name(), v,
-      [&](const serving::Servable& servable, serving::InferenceRequest* decoded) {
-        decoded->inputs.reserve(request.inputs_size());
+  return path.run(
+      decoded,
+      [&request](const serving::InferenceTarget&, serving::InferenceRequest* out) {
+        out->inputs.reserve(request.inputs_size());
         for (const auto& [name, proto] : request.inputs()) {
-          decoded->inputs.emplace_back();
-          int index = proto.dtype() == tensorflow::DT_STRING ? inputIndex(servable, name) : -1;
-          if (acceptsImages(servable, index)) {
-            // string_val holds encoded images for a 4-D input (§7.4).
-            std::vector<std::string_view> images(proto.string_val().begin(), proto.string_val().end());
-            Status s = decodeImages(servable, index, images, StatusCode::STRING_VAL_EMPTY, &decoded->inputs.back());
-            if (!s.ok()) return s;
-            continue;
-          }
-          Status s = decodeTensorProto(name, proto, &decoded->inputs.back());
+          out->inputs.emplace_back();
+          Status s = decodeTensorProto(name, proto, &out->inputs.back());
           if (!s.ok()) return s;
         }
         return Status(StatusCode::OK);
       },
-      &result);
-  // OVMS looks the name up among pipelines after models, so an unknown name reports the pipeline miss.
-  if (st == StatusCode::MODEL_NAME_MISSING) return StatusCode::PIPELINE_DEFINITION_NAME_MISSING;
-  if (!st.ok()) return st;
-  auto* outputs = response->mutable_outputs();
-  for (const auto& out : result.outputs) {
-    if (out.tensor.precision == engine::Precision::STRING || out.tensor.precision == engine::Precision::UNDEFINED)
-      return StatusCode::OV_UNSUPPORTED_SERIALIZATION_PRECISION;
-    encodeTensorProto(out.tensor, &(*outputs)[out.name]);
-  }
-  return StatusCode::OK;
+      &result,
+      [response](const serving::InferenceResponse& result) {
+        auto* outputs = response->mutable_outputs();
+        for (const auto& out : result.outputs) {
+          if (out.tensor.precision == engine::Precision::STRING || out.tensor.precision == engine::Precision::UNDEFINED)
+            return Status(StatusCode::OV_UNSUPPORTED_SERIALIZATION_PRECISION);
+          encodeTensorProto(out.tensor, &(*outputs)[out.name]);
+        }
+        return Status(StatusCode::OK);
+      });
 }
 
 }  // namespace ovms::api::tfs

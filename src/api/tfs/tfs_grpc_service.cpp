@@ -1,5 +1,6 @@
 #include "api/tfs/tfs_grpc_service.h"
 
+#include "api/common/grpc_status.h"
 #include "api/metrics/metrics.h"
 #include "api/tfs/tfs_api.h"
 #include "common/logging.h"
@@ -19,17 +20,9 @@ metrics::RequestMetrics requestMetrics(const serving::ModelManager& manager, met
 
 }  // namespace
 
-grpc::Status toGrpc(const Status& st) {
-  if (st.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(st.grpcCode()), st.grpcMessage());
-}
-
 grpc::Status PredictionServiceImpl::Predict(grpc::ServerContext*, const ts::PredictRequest* request,
                                             ts::PredictResponse* response) {
-  auto request_metrics = requestMetrics(manager_, metrics::Method::Predict, request->model_spec());
-  Status st = predict(manager_, *request, response);
-  request_metrics.done(st);
-  if (!st.ok()) SERVING_LOG(debug, "Predict on model {} failed: {}", request->model_spec().name(), st.message());
+  Status st = predict(path_, *request, response);  // the path keeps the metrics scope
   return toGrpc(st);
 }
 

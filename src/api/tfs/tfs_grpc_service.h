@@ -1,4 +1,5 @@
 #pragma once
+#include "serving/inference_path.h"
 #include "serving/model_manager.h"
 #include "tensorflow_serving/apis/model_service.grpc.pb.h"
 #include "tensorflow_serving/apis/prediction_service.grpc.pb.h"
@@ -7,13 +8,14 @@ namespace ovms::api::tfs {
 
 class PredictionServiceImpl final : public tensorflow::serving::PredictionService::Service {
  public:
-  explicit PredictionServiceImpl(const serving::ModelManager& manager) : manager_(manager) {}
+  explicit PredictionServiceImpl(const serving::InferencePath& path) : path_(path), manager_(path.models()) {}
   grpc::Status Predict(grpc::ServerContext*, const tensorflow::serving::PredictRequest*,
                        tensorflow::serving::PredictResponse*) override;
   grpc::Status GetModelMetadata(grpc::ServerContext*, const tensorflow::serving::GetModelMetadataRequest*,
                                 tensorflow::serving::GetModelMetadataResponse*) override;
 
  private:
+  const serving::InferencePath& path_;
   const serving::ModelManager& manager_;
 };
 

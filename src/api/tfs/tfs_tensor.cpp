@@ -1,6 +1,10 @@
 #include "api/tfs/tfs_tensor.h"
 
 #include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "serving/packed_strings.h"
 
 namespace ovms::api::tfs {
 using engine::Precision;
@@ -52,13 +56,26 @@ const char* tfDataTypeName(Precision p) {
 namespace {
 
 template <typename To, typename Field>
-void unpack(const Field& values, serving::InferenceInput* out) {
+Status unpack(const Field& values, serving::InferenceInput* out) {
   auto& buf = out->storage.bytes;
   buf.resize(values.size() * sizeof(To));
   To* dst = reinterpret_cast<To*>(buf.data());
-  for (int i = 0; i < values.size(); ++i) dst[i] = static_cast<To>(values.Get(i));
+  for (int i = 0; i < values.size(); ++i) {
+    const auto v = values.Get(i);
+    // int_val carries 8- and 16-bit values in 32 bits: one that does not fit is rejected, never
+    // wrapped (300 is not an INT8), like out-of-range JSON values on REST.
+    if constexpr (std::is_integral_v<To> && !std::is_same_v<To, bool> && sizeof(To) < sizeof(v)) {
+      if (v < static_cast<decltype(v)>(std::numeric_limits<To>::min()) ||
+          v > static_cast<decltype(v)>(std::numeric_limits<To>::max()))
+        return Status(StatusCode::INVALID_INPUT_FORMAT, "value " + std::to_string(v) + " is out of the range of " +
+                                                            engine::precisionName(out->tensor.precision) +
+                                                            "; input name: " + out->name);
+    }
+    dst[i] = static_cast<To>(v);
+  }
   out->typed_values = true;
   out->value_count = values.size();
+  return StatusCode::OK;
 }
 
 }  // namespace
@@ -77,22 +94,30 @@ Status decodeTensorProto(const std::string& name, const tensorflow::TensorProto&
     return StatusCode::OK;
   }
   // Typed containers: each holds the values of some dtypes (TensorProto field comments).
+  Status st = StatusCode::OK;
   switch (t.precision) {
-    case Precision::FP32: if (proto.float_val_size()) unpack<float>(proto.float_val(), out); break;
-    case Precision::FP64: if (proto.double_val_size()) unpack<double>(proto.double_val(), out); break;
-    case Precision::FP16: if (proto.half_val_size()) unpack<uint16_t>(proto.half_val(), out); break;
-    case Precision::BF16: if (proto.half_val_size()) unpack<uint16_t>(proto.half_val(), out); break;
-    case Precision::I8: if (proto.int_val_size()) unpack<int8_t>(proto.int_val(), out); break;
-    case Precision::U8: if (proto.int_val_size()) unpack<uint8_t>(proto.int_val(), out); break;
-    case Precision::I16: if (proto.int_val_size()) unpack<int16_t>(proto.int_val(), out); break;
-    case Precision::U16: if (proto.int_val_size()) unpack<uint16_t>(proto.int_val(), out); break;
-    case Precision::I32: if (proto.int_val_size()) unpack<int32_t>(proto.int_val(), out); break;
-    case Precision::I64: if (proto.int64_val_size()) unpack<int64_t>(proto.int64_val(), out); break;
-    case Precision::U32: if (proto.uint32_val_size()) unpack<uint32_t>(proto.uint32_val(), out); break;
-    case Precision::U64: if (proto.uint64_val_size()) unpack<uint64_t>(proto.uint64_val(), out); break;
-    case Precision::BOOL: if (proto.bool_val_size()) unpack<uint8_t>(proto.bool_val(), out); break;
+    case Precision::FP32: if (proto.float_val_size()) st = unpack<float>(proto.float_val(), out); break;
+    case Precision::FP64: if (proto.double_val_size()) st = unpack<double>(proto.double_val(), out); break;
+    case Precision::FP16: if (proto.half_val_size()) st = unpack<uint16_t>(proto.half_val(), out); break;
+    case Precision::BF16: if (proto.half_val_size()) st = unpack<uint16_t>(proto.half_val(), out); break;
+    case Precision::I8: if (proto.int_val_size()) st = unpack<int8_t>(proto.int_val(), out); break;
+    case Precision::U8: if (proto.int_val_size()) st = unpack<uint8_t>(proto.int_val(), out); break;
+    case Precision::I16: if (proto.int_val_size()) st = unpack<int16_t>(proto.int_val(), out); break;
+    case Precision::U16: if (proto.int_val_size()) st = unpack<uint16_t>(proto.int_val(), out); break;
+    case Precision::I32: if (proto.int_val_size()) st = unpack<int32_t>(proto.int_val(), out); break;
+    case Precision::I64: if (proto.int64_val_size()) st = unpack<int64_t>(proto.int64_val(), out); break;
+    case Precision::U32: if (proto.uint32_val_size()) st = unpack<uint32_t>(proto.uint32_val(), out); break;
+    case Precision::U64: if (proto.uint64_val_size()) st = unpack<uint64_t>(proto.uint64_val(), out); break;
+    case Precision::BOOL: if (proto.bool_val_size()) st = unpack<uint8_t>(proto.bool_val(), out); break;
+    case Precision::STRING:
+      // string_val elements, packed (serving/packed_strings.h): encoded images or strings.
+      serving::packStrings(proto.string_val(), &out->storage.bytes);
+      out->typed_values = true;
+      out->value_count = proto.string_val_size();
+      break;
     default: break;
   }
+  if (!st.ok()) return st;
   t.data = out->storage.bytes.data();
   t.bytes = out->storage.bytes.size();
   return StatusCode::OK;

@@ -1,5 +1,5 @@
 #pragma once
-// Binary (encoded JPEG/PNG) request inputs → NHWC model tensors, as OVMS does it with OpenCV
+// Encoded (JPEG/PNG) images → NHWC model tensors, as OVMS does it with OpenCV
 // (tensor_conversion.cpp / binaryutils.cpp; spec §7.4):
 //   cv::imdecode(IMREAD_UNCHANGED) → BGR / BGRA / GRAY, 8- or 16-bit
 //   → channel and resolution checks → Mat::convertTo(model precision) → cv::resize(INTER_LINEAR)
@@ -36,10 +36,12 @@ struct ImageTarget {
   // False (e.g. NCHW) → UNSUPPORTED_LAYOUT. True for layouts compatible with N...HWC: NHWC, N?HWC,
   // the default N..., unspecified.
   bool layout_is_nhwc_compatible = true;
-  // OVMS resizes only when the layout is exactly NHWC, N?HWC or unspecified ("...") AND no shape dim
-  // is "any" (-1 without a range; this includes N and C!). Otherwise every image must already have
-  // the model's H/W (else INVALID_SHAPE) and all images must share the first one's resolution
-  // (else BINARY_IMAGES_RESOLUTION_MISMATCH). Set this to false for the default layout "N...".
+  // Whether the layout lets images be resized. When true, resizing happens unless a shape dim is
+  // "any" (-1 without a range; this includes N and C!); when false (or with an "any" dim) every
+  // image must already have the model's H/W (else INVALID_SHAPE) and all images must share the
+  // first one's resolution (else BINARY_IMAGES_RESOLUTION_MISMATCH). The caller decides:
+  // serving/image_inputs.cpp sets it for every layout compatible with N...HWC, the default "N..."
+  // included, as the reference behaviour (§7.4) asks (OVMS's own code resizes only for NHWC).
   bool layout_allows_resize = true;
   // Status for an empty image string: STRING_VAL_EMPTY for TFS string_val, BYTES_CONTENTS_EMPTY
   // for KServe bytes_contents / raw_input_contents.

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "api/image/binary_input.h"
-#include "serving/servable.h"
+#include "api/image/image_decoder.h"
+#include "serving/inference_request.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "api/image/binary_input.h"
+#include "api/image/image_decoder.h"
 
 #include <png.h>
 #include <turbojpeg.h>
@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "engine/half.h"
-#include "serving/servable.h"
+#include "serving/inference_request.h"
 
 namespace ovms::api::image {
 namespace {

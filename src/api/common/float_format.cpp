@@ -1,0 +1,189 @@
+#include "api/common/float_format.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+namespace ovms::api {
+namespace {
+
+// Appends ".0" to a number written without '.' or exponent ("5" -> "5.0").
+size_t appendPointZero(char* buf, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (buf[i] == '.' || buf[i] == 'e') return n;
+  buf[n++] = '.';
+  buf[n++] = '0';
+  return n;
+}
+
+// Fast path of formatDecimal<float> for finite normal floats (and zero). The shortest round-trip
+// digits of a float (std::to_chars, Ryu) have at most 6 significant digits exactly when "%.6g"
+// round-trips, and then they are "%.6g"'s digits: the float's rounding interval (half an ulp,
+// < 6e-8 relative) is far narrower than half a step of 6 significant digits (> 5e-7 relative), so
+// the 6-digit decimal nearest to the value is the shortest one. Only subnormals (wider relative
+// interval) break that argument; they take the slow path. Returns 0 if the caller must fall back
+// (more than 6 digits, or subnormal). The text is laid out exactly like printf's %g with precision 6.
+size_t formatFloatShortG6(float v, char* buf) {
+  if (v != 0.0f && std::fabs(v) < std::numeric_limits<float>::min()) return 0;
+  char sci[32];
+  auto res = std::to_chars(sci, sci + sizeof(sci), v, std::chars_format::scientific);
+  if (res.ec != std::errc()) return 0;
+  // sci = [-]d[.ddd]e(+|-)XX[X]
+  const char* p = sci;
+  const char* end = res.ptr;
+  bool negative = false;
+  if (*p == '-') {
+    negative = true;
+    ++p;
+  }
+  char digits[16];
+  int k = 0;
+  while (p < end && *p != 'e') {
+    if (*p != '.') {
+      if (k == 6) return 0;  // 7+ significant digits: "%.6g" does not round-trip
+      digits[k++] = *p;
+    }
+    ++p;
+  }
+  if (p == end) return 0;
+  ++p;  // 'e'
+  bool exp_negative = *p == '-';
+  ++p;
+  int x = 0;
+  for (; p < end; ++p) x = x * 10 + (*p - '0');
+  if (exp_negative) x = -x;
+  // Ryu's shortest digits carry no trailing zeros (except the single "0" of zero).
+  char* o = buf;
+  if (negative) *o++ = '-';
+  if (x >= -4 && x < 6) {
+    // Fixed notation, trailing zeros dropped (they already are).
+    if (x >= 0) {
+      int int_digits = x + 1;
+      for (int i = 0; i < int_digits; ++i) *o++ = i < k ? digits[i] : '0';
+      if (k > int_digits) {
+        *o++ = '.';
+        for (int i = int_digits; i < k; ++i) *o++ = digits[i];
+      }
+    } else {
+      *o++ = '0';
+      *o++ = '.';
+      for (int i = 0; i < -x - 1; ++i) *o++ = '0';
+      for (int i = 0; i < k; ++i) *o++ = digits[i];
+    }
+  } else {
+    *o++ = digits[0];
+    if (k > 1) {
+      *o++ = '.';
+      for (int i = 1; i < k; ++i) *o++ = digits[i];
+    }
+    *o++ = 'e';
+    *o++ = x < 0 ? '-' : '+';
+    int ax = x < 0 ? -x : x;
+    if (ax >= 100) *o++ = static_cast<char>('0' + ax / 100);
+    *o++ = static_cast<char>('0' + ax / 10 % 10);
+    *o++ = static_cast<char>('0' + ax % 10);
+  }
+  return appendPointZero(buf, static_cast<size_t>(o - buf));
+}
+
+// "%.9g" of a float, exactly as printf prints it, computed with integers for normal floats in
+// [1e-3, 2^24) (the usual range of tensor values): value = m * 2^-sh exactly, so
+// value * 10^s = (m * 10^s) / 2^sh with a remainder, rounded half to even like glibc's printf.
+// Returns 0 for values outside that range (the caller falls back to std::to_chars).
+size_t formatFloatG9(float v, char* buf) {
+  static constexpr uint64_t kPow10[] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+                                        10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+                                        100000000000ULL, 1000000000000ULL};
+  float a = std::fabs(v);
+  if (!(a >= 1e-3f && a < 16777216.0f)) return 0;
+  int e2 = 0;
+  float frac = std::frexp(a, &e2);                               // a = frac * 2^e2, frac in [0.5, 1)
+  uint64_t m = static_cast<uint64_t>(std::ldexp(frac, 24));      // exact: 24-bit mantissa
+  int sh = 24 - e2;                                              // a = m / 2^sh, sh in [1, 34]
+  if (sh < 1 || sh > 63) return 0;
+  int x = static_cast<int>(std::floor(std::log10(static_cast<double>(a))));  // decimal exponent guess
+  uint64_t q = 0, r = 0;
+  for (int tries = 0; tries < 3; ++tries) {
+    int s10 = 8 - x;
+    if (s10 < 0 || s10 > 11) return 0;
+    uint64_t num = m * kPow10[s10];  // < 2^24 * 10^11 < 2^61
+    q = num >> sh;
+    r = num & ((uint64_t{1} << sh) - 1);
+    if (q >= 1000000000ULL) {
+      ++x;
+    } else if (q < 100000000ULL) {
+      --x;
+    } else {
+      break;
+    }
+  }
+  if (q < 100000000ULL || q >= 1000000000ULL) return 0;
+  uint64_t half = uint64_t{1} << (sh - 1);
+  if (r > half || (r == half && (q & 1))) ++q;
+  if (q == 1000000000ULL) {
+    q = 100000000ULL;
+    ++x;
+  }
+  char digits[9];
+  for (int i = 8; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + q % 10);
+    q /= 10;
+  }
+  int k = 9;
+  while (k > 1 && digits[k - 1] == '0') --k;  // %g drops trailing zeros
+  char* o = buf;
+  if (v < 0) *o++ = '-';
+  if (x >= -4 && x < 9) {
+    if (x >= 0) {
+      for (int i = 0; i <= x; ++i) *o++ = i < k ? digits[i] : '0';
+      if (k > x + 1) {
+        *o++ = '.';
+        for (int i = x + 1; i < k; ++i) *o++ = digits[i];
+      }
+    } else {
+      *o++ = '0';
+      *o++ = '.';
+      for (int i = 0; i < -x - 1; ++i) *o++ = '0';
+      for (int i = 0; i < k; ++i) *o++ = digits[i];
+    }
+  } else {
+    return 0;  // not reached for the range above; leave exponent forms to std::to_chars
+  }
+  return appendPointZero(buf, static_cast<size_t>(o - buf));
+}
+
+template <typename T>
+size_t formatDecimal(T v, char* buf) {  // buf >= 40 chars
+  if (!std::isfinite(v)) {
+    std::string_view s = nonFiniteJson(static_cast<double>(v));
+    std::memcpy(buf, s.data(), s.size());
+    return s.size();
+  }
+  char* end = buf + 40;
+  if constexpr (std::is_same_v<T, float>) {
+    if (size_t n = formatFloatShortG6(v, buf)) return n;
+    if (std::fabs(v) >= std::numeric_limits<float>::min()) {
+      // Normal float with more than 6 shortest digits: "%.6g" cannot round-trip, skip the attempt.
+      if (size_t n = formatFloatG9(v, buf)) return n;
+      auto res = std::to_chars(buf, end, v, std::chars_format::general, std::numeric_limits<T>::max_digits10);
+      return appendPointZero(buf, static_cast<size_t>(res.ptr - buf));
+    }
+  }
+  auto res = std::to_chars(buf, end, static_cast<double>(v), std::chars_format::general, 6);
+  T back{};
+  auto parsed = std::from_chars(buf, res.ptr, back);
+  if (parsed.ec != std::errc() || back != v) {
+    res = std::to_chars(buf, end, v, std::chars_format::general, std::numeric_limits<T>::max_digits10);
+  }
+  return appendPointZero(buf, static_cast<size_t>(res.ptr - buf));
+}
+
+}  // namespace
+
+size_t formatTfsDecimal(float v, char* buf) { return formatDecimal(v, buf); }
+size_t formatTfsDecimal(double v, char* buf) { return formatDecimal(v, buf); }
+
+}  // namespace ovms::api
