@@ -12,8 +12,12 @@ add_library(ovms_engine STATIC engine/onnx_model.cpp engine/graph_edit.cpp)
 target_link_libraries(ovms_engine PUBLIC onnx onnx_proto protobuf::libprotobuf)
 target_link_libraries(ovms_engine PUBLIC ovms_core_types ovms_ir onnxruntime::onnxruntime Threads::Threads)
 
-add_library(ovms_storage STATIC storage/local_filesystem.cpp)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+add_library(ovms_storage STATIC storage/local_filesystem.cpp storage/remote_filesystem.cpp storage/http_client.cpp
+            storage/crypto.cpp storage/sigv4.cpp storage/s3_store.cpp storage/gcs_store.cpp storage/azure_store.cpp)
 target_include_directories(ovms_storage PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(ovms_storage PUBLIC ovms_logging CURL::libcurl OpenSSL::Crypto pugixml::pugixml nlohmann_json::nlohmann_json Threads::Threads)
 
 add_library(ovms_serving STATIC serving/model_config.cpp serving/config_file.cpp serving/servable.cpp serving/model.cpp serving/model_manager.cpp serving/shape_config.cpp)
 target_link_libraries(ovms_serving PUBLIC ovms_engine ovms_storage ovms_logging nlohmann_json::nlohmann_json)

@@ -170,7 +170,7 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
   }
   auto fs = storage::fileSystemFor(config.base_path);
   if (!fs) {
-    MODEL_LOG(err, "Unsupported model path: {}", config.base_path);
+    MODEL_LOG(err, "{}", storage::unsupportedSchemeMessage(config.base_path));
     return StatusCode::PATH_INVALID;
   }
   std::vector<std::string> dirs;
@@ -224,7 +224,7 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
         on_loaded = on_loaded_;
       }
       Status st = fs->localCopy(dir_of[v], &local) ? mv->load(local, config, on_loaded.get())
-                                                   : Status(StatusCode::PATH_INVALID);
+                                                   : Status(StatusCode::PATH_INVALID, fs->lastError(dir_of[v]));
       done.insert(v);
       if (!st.ok()) {
         if (first_error.ok()) first_error = st;
