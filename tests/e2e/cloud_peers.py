@@ -139,7 +139,8 @@ class Azurite(Peer):
         headers = {"x-ms-date": datetime.datetime.utcnow().strftime("%a, %d %b %Y %H:%M:%S GMT"),
                    "x-ms-version": "2021-08-06"}
         headers.update(extra or {})
-        ctype = "application/octet-stream" if data else ""
+        # Always an explicit Content-Type: urllib would add (unsigned) form-encoding to a PUT.
+        ctype = "application/octet-stream" if method in ("PUT", "POST") else ""
         full_path = f"/{AZURITE_ACCOUNT}{urllib.parse.quote(path)}"
         headers["Authorization"] = azure_sign(method, full_path, query, headers, len(data), ctype)
         if ctype:

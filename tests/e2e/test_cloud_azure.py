@@ -45,7 +45,7 @@ def test_wrong_account_key(azurite, cloud_server, tmp_path):
     srv = cloud_server(["--model_name", "m", "--model_path", "azure://models/m"], env, expect_exit=True)
     assert srv.proc.wait(timeout=60) != 0
     log = srv.read_log()
-    assert "HTTP 403" in log and "AuthorizationFailure" in log or "AuthenticationFailed" in log, log
+    assert "HTTP 403" in log and ("AuthorizationFailure" in log or "AuthenticationFailed" in log), log
     assert WRONG_KEY not in log
 
 
