@@ -192,6 +192,19 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
   }
   if (on_disk.empty()) MODEL_LOG(warn, "No version found for model in path: {}", config.base_path);
 
+  // Remote versions about to load are downloaded concurrently (a no-op for local paths).
+  std::vector<std::string> to_fetch;
+  for (int64_t v : config.policy.select(on_disk)) {
+    std::shared_ptr<ModelVersion> mv;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = versions_.find(v);
+      if (it != versions_.end()) mv = it->second;
+    }
+    if (force_reload || !mv || mv->state() != VersionState::AVAILABLE || !mv->loadedWith(config))
+      to_fetch.push_back(dir_of[v]);
+  }
+  fs->prefetch(to_fetch);
   Status first_error = StatusCode::OK;
   std::set<int64_t> failed, done;
   std::vector<int64_t> wanted;

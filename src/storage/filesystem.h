@@ -20,6 +20,10 @@ class FileSystem {
   // folder is downloaded whole first; the directory returned is complete, never half-written.
   virtual bool localCopy(const std::string& path, std::string* local_dir) const = 0;
   virtual std::string join(const std::string& a, const std::string& b) const = 0;
+  // Fetches folders that are about to be loaded, all at once (remote storage downloads them
+  // concurrently; each later localCopy then finds its complete copy or its failure). Blocks until
+  // done; a no-op for local storage.
+  virtual void prefetch(const std::vector<std::string>& paths) const {}
   // Why the last listDirectories/localCopy/isDirectory of `path` failed ("" if it did not or it
   // is unknown). Never contains credentials.
   virtual std::string lastError(const std::string& path) const { return ""; }

@@ -227,6 +227,17 @@ bool RemoteFileSystem::localCopy(const std::string& path, std::string* local_dir
   return true;
 }
 
+void RemoteFileSystem::prefetch(const std::vector<std::string>& paths) const {
+  if (paths.size() < 2) return;  // a single folder is downloaded by localCopy itself
+  std::vector<std::thread> threads;
+  for (const auto& p : paths)
+    threads.emplace_back([this, p] {
+      std::string ignored;
+      localCopy(p, &ignored);
+    });
+  for (auto& t : threads) t.join();
+}
+
 bool RemoteFileSystem::download(const RemotePath& rp, const std::string& path, std::string* local_dir,
                                 std::string* error) const {
   auto started = std::chrono::steady_clock::now();

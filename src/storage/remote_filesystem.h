@@ -52,6 +52,7 @@ class RemoteFileSystem : public FileSystem {
   bool readFile(const std::string& path, std::string* content) const override;
   bool localCopy(const std::string& path, std::string* local_dir) const override;
   std::string join(const std::string& a, const std::string& b) const override;
+  void prefetch(const std::vector<std::string>& paths) const override;
   std::string lastError(const std::string& path) const override;
 
  private:

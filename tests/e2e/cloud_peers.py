@@ -249,7 +249,10 @@ def predict_value(server, model="m", version=None):
 
 def version_states(server, model="m"):
     import json
-    status, _, body = http("GET", f"{server.rest}/v1/models/{model}")
+    try:
+        status, _, body = http("GET", f"{server.rest}/v1/models/{model}")
+    except OSError:  # not listening yet
+        return {}
     if status != 200:
         return {}
     return {int(v["version"]): v["state"] for v in json.loads(body)["model_version_status"]}

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "storage/cloud_stores.h"
 #include "storage/crypto.h"
@@ -270,8 +271,15 @@ class MemoryStore : public ObjectStore {
     out->prefixes.assign(prefixes.begin(), prefixes.end());
     return true;
   }
+  std::atomic<int> in_flight{0}, max_in_flight{0};
+  int delay_ms = 0;
   bool download(const std::string& bucket, const std::string& key, FILE* file, std::string* error) override {
     ++downloads;
+    int now = ++in_flight;
+    for (int seen = max_in_flight; now > seen && !max_in_flight.compare_exchange_weak(seen, now);) {
+    }
+    if (delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    --in_flight;
     const std::string& data = objects.at(bucket + "/" + key);
     if (key == fail_key) {
       fwrite(data.data(), 1, data.size() / 2, file);
@@ -350,4 +358,21 @@ TEST(RemoteFileSystem, KeysThatEscapeTheFolderAreRejected) {
   std::string local;
   EXPECT_FALSE(rfs.localCopy("mem://b/m/4", &local));
   EXPECT_NE(rfs.lastError("mem://b/m/4").find("does not name a file"), std::string::npos);
+}
+
+TEST(RemoteFileSystem, PrefetchDownloadsVersionsConcurrently) {
+  auto* store = new MemoryStore;
+  store->delay_ms = 200;
+  store->objects = {{"b/p/1/model.onnx", "1"}, {"b/p/2/model.onnx", "2"}, {"b/p/3/model.onnx", "3"}};
+  RemoteFileSystem rfs{std::unique_ptr<ObjectStore>(store)};
+  rfs.prefetch({"mem://b/p/1", "mem://b/p/2", "mem://b/p/3"});
+  EXPECT_EQ(store->downloads, 3);
+  EXPECT_GE(store->max_in_flight, 2);  // one file per version: only concurrent versions overlap
+  // The complete copies are there: localCopy finds them without downloading again.
+  for (int v = 1; v <= 3; ++v) {
+    std::string local;
+    ASSERT_TRUE(rfs.localCopy("mem://b/p/" + std::to_string(v), &local));
+    EXPECT_EQ(readAll(local + "/model.onnx"), std::to_string(v));
+  }
+  EXPECT_EQ(store->downloads, 3);
 }
