@@ -8,6 +8,7 @@ version folder against loading the same folder locally. Runs alternate local/S3/
 Needs tools/install_test_peers.sh (s3rver). Prints one table and the ratios."""
 import argparse
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -85,6 +86,16 @@ def time_to_available(ovms, model_path, env, workdir):
         log.close()
 
 
+def download_ms(workdir):
+    """The download time the server logged ("Downloaded ... in N ms"), 0 for local paths."""
+    with open(os.path.join(workdir, "ovms.log"), errors="replace") as f:
+        for line in f:
+            m = re.search(r"Downloaded \S+ to \S+ \(\d+ bytes in (\d+) ms\)", line)
+            if m:
+                return int(m.group(1))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ovms", default=os.path.join(HERE, "..", "build", "src", "ovms"))
@@ -108,19 +119,21 @@ def main():
         cases = [("local", local, {}), ("s3", "s3://models/m", s3.env()),
                  ("gcs", "gs://models/m", {"STORAGE_EMULATOR_HOST": gcs.url})]
         times = {name: [] for name, _, _ in cases}
+        downloads = {name: [] for name, _, _ in cases}
         for _ in range(a.runs):
             for name, path, env in cases:
                 wd = tempfile.mkdtemp(dir=tmp)
                 times[name].append(time_to_available(a.ovms, path, env, wd)[0])
+                downloads[name].append(download_ms(wd) / 1000)
                 shutil.rmtree(wd)
         print(f"model: {size / 1e6:.1f} MB ONNX (MatMul weight), {a.runs} runs each, alternating")
-        print("| source | median s | min s | max s | median / local |")
-        print("|---|---|---|---|---|")
+        print("| source | median s | min s | max s | median / local | download s (median) |")
+        print("|---|---|---|---|---|---|")
         base = statistics.median(times["local"])
         for name, _, _ in cases:
             t = times[name]
             print(f"| {name} | {statistics.median(t):.3f} | {min(t):.3f} | {max(t):.3f} | "
-                  f"{statistics.median(t) / base:.2f} |")
+                  f"{statistics.median(t) / base:.2f} | {statistics.median(downloads[name]):.3f} |", flush=True)
         # Peak RSS: a small model next to a large unused file, so that loading costs little and the
         # download's own memory shows.
         rss_local = os.path.join(tmp, "rss", "m")

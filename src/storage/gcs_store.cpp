@@ -90,10 +90,11 @@ class GcsStore : public ObjectStore {
     return false;
   }
 
-  bool download(const std::string& bucket, const std::string& key, FILE* file, std::string* error) override {
+  bool download(const std::string& bucket, const std::string& key, uint64_t offset, uint64_t length, FILE* file,
+                std::string* error) override {
     std::string url = endpoint_ + "/storage/v1/b/" + uriEncode(bucket, false) + "/o/" + uriEncode(key, false) + "?alt=media";
     HttpResponse r;
-    if (!get(url, file, 0, &r, error)) return false;
+    if (!get(url, file, 0, &r, error, offset, length)) return false;
     if (!r.ok()) {
       *error = gcsError(r);
       return false;
@@ -172,13 +173,18 @@ class GcsStore : public ObjectStore {
     return true;
   }
 
-  bool get(const std::string& url, FILE* sink, long total_timeout, HttpResponse* out, std::string* error) {
+  bool get(const std::string& url, FILE* sink, long total_timeout, HttpResponse* out, std::string* error,
+           uint64_t offset = 0, uint64_t length = 0) {
     std::string token;
     if (!accessToken(&token, error)) return false;
     HttpRequest req;
     req.url = url;
     req.total_timeout_s = total_timeout;
     if (!token.empty()) req.headers.push_back("Authorization: Bearer " + token);
+    if (length > 0) {
+      req.headers.push_back("Range: bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
+      req.expect_partial = true;
+    }
     *out = httpPerform(req, sink);
     if (out->status == 401 && !token.empty()) {
       std::lock_guard lock(token_mutex_);

@@ -17,6 +17,8 @@ struct HttpRequest {
   long stall_timeout_s = 30;
   // Upper bound for the whole transfer (0 = none; downloads of large files have none).
   long total_timeout_s = 0;
+  // A ranged GET: anything but 206 Partial Content is refused rather than written to the sink.
+  bool expect_partial = false;
 };
 
 struct HttpResponse {
@@ -27,6 +29,9 @@ struct HttpResponse {
   // "HTTP 403: <short body>" or the transport error, for logs and status messages.
   std::string describe() const;
 };
+
+// The transport error of a ranged request answered with the whole object.
+constexpr const char* kRangeIgnored = "the server ignored the Range header";
 
 // Sends the request; with `sink` the body of a 2xx response is streamed into it.
 HttpResponse httpPerform(const HttpRequest& request, FILE* sink = nullptr);

@@ -13,6 +13,7 @@
 
 #include "common/logging.h"
 #include "storage/crypto.h"
+#include "storage/http_client.h"
 
 namespace ovms::storage {
 namespace fs = std::filesystem;
@@ -20,6 +21,9 @@ namespace {
 
 constexpr int kMaxParallelFiles = 4;
 constexpr int kMaxBackoffSeconds = 30;
+// Files larger than this are fetched as several ranged requests at once (emulators and many
+// servers stream one connection slower than the disk and the loopback allow).
+constexpr uint64_t kPartBytes = 32ull << 20;
 
 std::string randomSuffix() {
   static thread_local std::mt19937_64 rng(std::random_device{}() ^ static_cast<uint64_t>(getpid()));
@@ -182,7 +186,7 @@ bool RemoteFileSystem::readFile(const std::string& path, std::string* content) c
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return false;
   std::string error;
-  bool ok = store_->download(rp.bucket, rp.prefix, f, &error);
+  bool ok = store_->download(rp.bucket, rp.prefix, 0, 0, f, &error);
   ok = (std::fclose(f) == 0) && ok;
   if (ok) {
     std::ifstream in(tmp, std::ios::binary);
@@ -297,6 +301,33 @@ bool RemoteFileSystem::download(const RemotePath& rp, const std::string& path, s
   for (const auto& it : items) total_bytes += it.size;
   MODEL_LOG(info, "Downloading {} ({} files, {} bytes)", path, items.size(), total_bytes);
 
+  // Work units: whole small files, and parts of large ones written in place into a pre-sized file.
+  struct Part {
+    size_t item;
+    uint64_t offset, length;  // length 0 = the whole file
+  };
+  std::vector<Part> parts;
+  bool ranged = ranges_supported_.load();
+  for (size_t i = 0; i < items.size(); ++i) {
+    fs::path dest = fs::path(partial) / items[i].rel;
+    fs::create_directories(dest.parent_path(), ec);
+    FILE* f = std::fopen(dest.c_str(), "wb");
+    if (!f) {
+      *error = "cannot create " + dest.string();
+      fs::remove_all(partial, ec);
+      return false;
+    }
+    bool split = ranged && items[i].size > kPartBytes;
+    if (split && ftruncate(fileno(f), static_cast<off_t>(items[i].size)) != 0) split = false;
+    std::fclose(f);
+    if (!split) {
+      parts.push_back({i, 0, 0});
+      continue;
+    }
+    for (uint64_t off = 0; off < items[i].size; off += kPartBytes)
+      parts.push_back({i, off, std::min(kPartBytes, items[i].size - off)});
+  }
+
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
@@ -304,24 +335,37 @@ bool RemoteFileSystem::download(const RemotePath& rp, const std::string& path, s
   auto worker = [&] {
     for (;;) {
       if (failed.load()) return;
-      size_t i = next.fetch_add(1);
-      if (i >= items.size()) return;
-      const Item& item = items[i];
+      size_t n = next.fetch_add(1);
+      if (n >= parts.size()) return;
+      const Part& part = parts[n];
+      const Item& item = items[part.item];
       fs::path dest = fs::path(partial) / item.rel;
       std::error_code dec;
-      fs::create_directories(dest.parent_path(), dec);
-      FILE* f = std::fopen(dest.c_str(), "wb");
+      FILE* f = std::fopen(dest.c_str(), part.length ? "r+b" : "wb");
       std::string err;
       bool ok = f != nullptr;
-      if (!ok) err = "cannot create " + dest.string();
+      if (!ok) err = "cannot open " + dest.string();
+      if (ok && part.length && fseeko(f, static_cast<off_t>(part.offset), SEEK_SET) != 0) {
+        ok = false;
+        err = "cannot seek in " + dest.string();
+      }
       if (ok) {
-        ok = store_->download(rp.bucket, item.key, f, &err);
+        ok = store_->download(rp.bucket, item.key, part.offset, part.length, f, &err);
+        if (ok && part.length) {
+          std::fflush(f);
+          off_t end = ftello(f);
+          if (end < 0 || static_cast<uint64_t>(end) != part.offset + part.length) {
+            ok = false;
+            err = "bytes " + std::to_string(part.offset) + "+" + std::to_string(part.length) + ": got " +
+                  std::to_string(end < 0 ? 0 : static_cast<uint64_t>(end) - part.offset);
+          }
+        }
         if (std::fclose(f) != 0 && ok) {
           ok = false;
           err = "writing " + dest.string() + " failed";
         }
       }
-      if (ok) {
+      if (ok && !part.length) {
         auto got = fs::file_size(dest, dec);
         if (dec || got != item.size) {
           ok = false;
@@ -329,6 +373,7 @@ bool RemoteFileSystem::download(const RemotePath& rp, const std::string& path, s
         }
       }
       if (!ok) {
+        if (err == kRangeIgnored) ranges_supported_ = false;  // the next attempt fetches whole files
         std::lock_guard lock(error_mutex);
         if (first_error.empty()) first_error = "downloading " + item.key + ": " + err;
         failed = true;
@@ -336,7 +381,7 @@ bool RemoteFileSystem::download(const RemotePath& rp, const std::string& path, s
       }
     }
   };
-  int threads = static_cast<int>(std::min<size_t>(kMaxParallelFiles, items.size()));
+  int threads = static_cast<int>(std::min<size_t>(kMaxParallelFiles, parts.size()));
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();

@@ -3,6 +3,7 @@
 // downloaded whole (several files at once, each streamed to disk) into a fresh directory of a local
 // cache that is renamed into place only when every file arrived. Failures are logged once per
 // distinct reason and further downloads of the same path back off (1 s doubling to 30 s).
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -35,8 +36,10 @@ class ObjectStore {
   // into `prefixes`. A missing bucket is an error; an empty prefix is not.
   virtual bool list(const std::string& bucket, const std::string& prefix, bool delimited, ObjectListing* out,
                     std::string* error) = 0;
-  // Streams one object into `file` (opened for writing by the caller).
-  virtual bool download(const std::string& bucket, const std::string& key, FILE* file, std::string* error) = 0;
+  // Streams one object, or `length` bytes of it from `offset` when length > 0, into `file` (opened
+  // for writing and positioned by the caller).
+  virtual bool download(const std::string& bucket, const std::string& key, uint64_t offset, uint64_t length,
+                        FILE* file, std::string* error) = 0;
 };
 
 struct RemotePath {
@@ -69,6 +72,7 @@ class RemoteFileSystem : public FileSystem {
   mutable std::mutex mutex_;
   mutable std::map<std::string, Failure> failures_;
   mutable std::map<std::string, std::unique_ptr<std::mutex>> path_locks_;  // one download of a path at a time
+  mutable std::atomic<bool> ranges_supported_{true};  // large files are fetched in parts with Range
 };
 
 // The process's download cache root (created on first use, removed at exit). OVMS_STORAGE_CACHE_DIR

@@ -105,8 +105,9 @@ class S3Store : public ObjectStore {
     return false;
   }
 
-  bool download(const std::string& bucket, const std::string& key, FILE* file, std::string* error) override {
-    HttpResponse r = send(bucket, key, {}, file, 0);
+  bool download(const std::string& bucket, const std::string& key, uint64_t offset, uint64_t length, FILE* file,
+                std::string* error) override {
+    HttpResponse r = send(bucket, key, {}, file, 0, offset, length);
     if (!r.ok()) {
       *error = s3Error(r);
       return false;
@@ -116,7 +117,8 @@ class S3Store : public ObjectStore {
 
  private:
   HttpResponse send(const std::string& bucket, const std::string& key,
-                    const std::vector<std::pair<std::string, std::string>>& query, FILE* sink, long total_timeout) {
+                    const std::vector<std::pair<std::string, std::string>>& query, FILE* sink, long total_timeout,
+                    uint64_t offset = 0, uint64_t length = 0) {
     // Path-style for custom endpoints and bucket names with dots; virtual-hosted otherwise.
     bool path_style = path_style_ || bucket.find('.') != std::string::npos;
     std::string host = path_style ? host_ : bucket + "." + host_;
@@ -127,6 +129,10 @@ class S3Store : public ObjectStore {
     req.url = scheme_ + "://" + host + path + (canonical_query.empty() ? "" : "?" + canonical_query);
     req.total_timeout_s = total_timeout;
     req.headers.push_back("Host: " + host);
+    if (length > 0) {
+      req.headers.push_back("Range: bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
+      req.expect_partial = true;
+    }
     if (signed_) {
       SigV4Request sr;
       sr.method = "GET";

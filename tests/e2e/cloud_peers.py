@@ -226,8 +226,10 @@ def model_files(value, version_dir_tmp):
 
 
 def upload_version(peer, prefix, version, value, tmp, extra_files=None):
-    files = model_files(value, tmp)
-    files.update(extra_files or {})
+    # Extra files first, the model last: a poll between two uploads may see a partial folder, and
+    # (as in OVMS) a loaded version does not notice files added later.
+    files = dict(extra_files or {})
+    files.update(model_files(value, tmp))
     for name, data in files.items():
         peer.put(f"{prefix}/{version}/{name}", data)
     return list(files)
@@ -302,3 +304,13 @@ def cloud_server(tmp_path):
         rc = s.stop()
         if not s.expect_exit:
             assert rc == 0, f"ovms exit code {rc}\n{s.read_log()}"
+
+
+def cached_copy(server, version_path_suffix, name):
+    """The bytes of `name` in the server's download cache (the copy the version was loaded from)."""
+    import glob
+    workdir = os.path.dirname(server.log_path)
+    for p in glob.glob(os.path.join(workdir, "ovms-remote-*", "*", name)):
+        with open(p, "rb") as f:
+            return f.read()
+    raise AssertionError(f"{name} not in the download cache of {workdir}")

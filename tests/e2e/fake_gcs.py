@@ -165,14 +165,25 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def send_file(self, p):
         size = os.path.getsize(p)
-        self.send_response(200)
+        start, end = 0, size - 1
+        rng = self.headers.get('Range', '')
+        if rng.startswith('bytes='):
+            a, _, b = rng[len('bytes='):].partition('-')
+            start, end = int(a), min(int(b) if b else size - 1, size - 1)
+            self.send_response(206)
+            self.send_header('Content-Range', f'bytes {start}-{end}/{size}')
+        else:
+            self.send_response(200)
         self.send_header('Content-Type', 'application/octet-stream')
-        self.send_header('Content-Length', str(size))
+        self.send_header('Content-Length', str(end - start + 1))
         self.end_headers()
         chunk = 64 * 1024
+        left = end - start + 1
         with open(p, 'rb') as f:
-            while True:
-                data = f.read(chunk)
+            f.seek(start)
+            while left > 0:
+                data = f.read(min(chunk, left))
+                left -= len(data)
                 if not data:
                     break
                 self.wfile.write(data)

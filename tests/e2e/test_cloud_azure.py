@@ -3,8 +3,10 @@ Shared Key signature of every request: versions added and deleted remotely, a wr
 and a missing container."""
 import pytest
 
-from cloud_peers import (Azurite, cloud_server, delete_version, predict_value, upload_version,  # noqa: F401
-                         version_states, wait_until)
+import os
+
+from cloud_peers import (Azurite, cached_copy, cloud_server, delete_version, predict_value,  # noqa: F401
+                         upload_version, version_states, wait_until)
 
 WRONG_KEY = "d3Jvbmcta2V5LXRoYXQtbXVzdC1ub3QtYmUtbG9nZ2VkLXdyb25nLWtleS13cm9uZy1rZXk="
 
@@ -22,9 +24,13 @@ def test_serves_a_model_and_follows_versions(azurite, cloud_server, tmp_path):
     srv = cloud_server(["--model_name", "m", "--model_path", "azure://models/m", "--file_system_poll_wait_seconds",
                         "1"], env, wait_for="m")
     assert predict_value(srv) == 1.0
-    names2 = upload_version(azurite, "m", 2, 2, str(tmp_path), extra_files={"dir with space/x+y.bin": b"z" * 1000})
+    # Names that need encoding, and a 40 MB blob fetched as two signed x-ms-range requests.
+    big = os.urandom(40 * 1024 * 1024)
+    names2 = upload_version(azurite, "m", 2, 2, str(tmp_path), extra_files={"dir with space/x+y.bin": b"z" * 1000,
+                                                                            "big.bin": big})
     wait_until(lambda: version_states(srv).get(2) == "AVAILABLE", what="version 2 AVAILABLE", server=srv)
     assert predict_value(srv) == 2.0
+    assert cached_copy(srv, "m/2", "big.bin") == big
     delete_version(azurite, "m", 2, names2)
     wait_until(lambda: version_states(srv).get(2) == "END", what="version 2 END", server=srv)
     assert predict_value(srv) == 1.0

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from cloud_peers import (FakeGcs, cloud_server, delete_version, make_service_account, predict_value,  # noqa: F401
-                         upload_version, version_states, wait_until)
+from cloud_peers import (FakeGcs, cached_copy, cloud_server, delete_version, make_service_account,  # noqa: F401
+                         predict_value, upload_version, version_states, wait_until)
 
 
 def gcs_env(peer, cred=None):
@@ -119,6 +119,8 @@ def test_server_stopped_mid_download_keeps_old_version(peers, cloud_server, tmp_
     wait_until(lambda: version_states(srv).get(2) == "AVAILABLE", timeout=90, what="version 2 after restart",
                server=srv)
     assert predict_value(srv) == 2.0
+    with open(os.path.join(gcs.root, "models", "m", "2", "weights.bin"), "rb") as f:
+        assert cached_copy(srv, "m/2", "weights.bin") == f.read()
 
 
 def test_versions_download_concurrently(peers, cloud_server, tmp_path):

@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from cloud_peers import (S3rver, cloud_server, delete_version, predict_value, upload_version,  # noqa: F401
-                         version_states, wait_until)
+from cloud_peers import (S3rver, cached_copy, cloud_server, delete_version, predict_value,  # noqa: F401
+                         upload_version, version_states, wait_until)
 from conftest import http
 
 SECRET = "S3RVER-secret-that-must-not-be-logged"
@@ -31,10 +31,13 @@ def test_serves_a_model_and_follows_versions(s3, cloud_server, tmp_path):
     srv = cloud_server(["--model_name", "m", "--model_path", "s3://models/m", "--file_system_poll_wait_seconds", "1"],
                        s3.env(secret=SECRET), wait_for="m")
     assert predict_value(srv) == 1.0
-    # A new version uploaded remotely is found on the next poll and served.
-    names2 = upload_version(s3, "m", 2, 2, str(tmp_path))
+    # A new version uploaded remotely is found on the next poll and served. Its 40 MB file arrives
+    # as two ranged requests at once and is reassembled byte for byte.
+    big = os.urandom(40 * 1024 * 1024)
+    names2 = upload_version(s3, "m", 2, 2, str(tmp_path), extra_files={"big.bin": big})
     wait_until(lambda: version_states(srv).get(2) == "AVAILABLE", what="version 2 AVAILABLE", server=srv)
     assert predict_value(srv) == 2.0
+    assert cached_copy(srv, "m/2", "big.bin") == big
     # Deleted remotely: retired, and version 1 serves again.
     delete_version(s3, "m", 2, names2)
     wait_until(lambda: version_states(srv).get(2) == "END", what="version 2 END", server=srv)
