@@ -237,7 +237,7 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
         on_loaded = on_loaded_;
       }
       Status st = fs->localCopy(dir_of[v], &local) ? mv->load(local, config, on_loaded.get())
-                                                   : Status(StatusCode::PATH_INVALID, fs->lastError(dir_of[v]));
+                                                   : Status(StatusCode::FILE_INVALID, fs->lastError(dir_of[v]));
       done.insert(v);
       if (!st.ok()) {
         if (first_error.ok()) first_error = st;

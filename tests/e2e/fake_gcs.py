@@ -30,6 +30,7 @@ ap.add_argument('--client-email', default='ovms-test@example.iam.gserviceaccount
 ap.add_argument('--token-lifetime', type=int, default=3600)
 ap.add_argument('--page-size', type=int, default=1000)
 ap.add_argument('--throttle', type=int, default=0)
+ap.add_argument('--fail-media', type=int, default=0, help='answer the first N media downloads with 503')
 A = ap.parse_args()
 
 tokens = {}  # token -> expiry (epoch seconds)
@@ -135,6 +136,9 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.send(200, meta(bucket, name))
             with lock:
                 stats["media_requests"] += 1
+                fail = stats["media_requests"] <= A.fail_media
+            if fail:
+                return self.err(503, 'Backend Error')
             return self.send_file(p)
         prefix, delim = q.get('prefix', ''), q.get('delimiter', '')
         names = sorted(os.path.relpath(os.path.join(d, f), broot) for d, _, fs in os.walk(broot) for f in fs

@@ -137,3 +137,24 @@ def test_versions_download_concurrently(peers, cloud_server, tmp_path):
     started_before = [ln for ln in lines[:first_done] if "Downloading gs://" in ln]
     assert len(started_before) == 3, "\n".join(lines)
     assert [predict_value(srv, version=v) for v in (1, 2, 3)] == [1.0, 2.0, 3.0]
+
+
+def test_failed_first_download_is_retried_with_backoff(peers, cloud_server, tmp_path):
+    # The first 3 downloads fail (503): the server stays up, reports why, backs off (1 s, 2 s, 4 s)
+    # and serves the model once a download succeeds.
+    gcs = peers(extra=["--fail-media", "3"])
+    upload_version(gcs, "m", 1, 1, str(tmp_path))
+    srv = cloud_server(["--model_name", "m", "--model_path", "gs://models/m", "--file_system_poll_wait_seconds", "1"],
+                       gcs_env(gcs))
+    wait_until(lambda: "Downloading gs://models/m/1 failed" in srv.read_log(), what="the first failure", server=srv)
+    assert "HTTP 503: Backend Error" in srv.read_log()
+    assert srv.proc.poll() is None
+    t0 = time.time()
+    wait_until(lambda: version_states(srv).get(1) == "AVAILABLE", timeout=60, what="version 1 AVAILABLE", server=srv)
+    assert predict_value(srv) == 1.0
+    # Backoff: 3 failures then a success take at least 1 + 2 + 4 s after the first; polls in between
+    # did not each reach the server.
+    assert time.time() - t0 >= 5
+    assert gcs.stats()["media_requests"] == 4
+    log = srv.read_log()
+    assert "next attempt in 4 s" in log and "Storage access to gs://models/m/1 works again" in log
