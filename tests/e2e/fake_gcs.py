@@ -31,6 +31,8 @@ ap.add_argument('--token-lifetime', type=int, default=3600)
 ap.add_argument('--page-size', type=int, default=1000)
 ap.add_argument('--throttle', type=int, default=0)
 ap.add_argument('--fail-media', type=int, default=0, help='answer the first N media downloads with 503')
+ap.add_argument('--stall-over', type=int, default=0,
+                help='objects larger than this many bytes: send half, then nothing (a hung server)')
 A = ap.parse_args()
 
 tokens = {}  # token -> expiry (epoch seconds)
@@ -183,6 +185,7 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         chunk = 64 * 1024
         left = end - start + 1
+        stall_at = (end - start + 1) // 2 if A.stall_over and size > A.stall_over else -1
         with open(p, 'rb') as f:
             f.seek(start)
             while left > 0:
@@ -191,6 +194,9 @@ class H(http.server.BaseHTTPRequestHandler):
                 if not data:
                     break
                 self.wfile.write(data)
+                if stall_at >= 0 and end - start + 1 - left >= stall_at:
+                    self.wfile.flush()
+                    time.sleep(3600)  # hung: the client must give up by itself
                 if A.throttle:
                     time.sleep(len(data) / A.throttle)
 

@@ -158,3 +158,26 @@ def test_failed_first_download_is_retried_with_backoff(peers, cloud_server, tmp_
     assert gcs.stats()["media_requests"] == 4
     log = srv.read_log()
     assert "next attempt in 4 s" in log and "Storage access to gs://models/m/1 works again" in log
+
+
+def test_stalled_download_times_out_and_old_version_serves(peers, cloud_server, tmp_path):
+    gcs = peers(extra=["--stall-over", str(1024 * 1024)])
+    upload_version(gcs, "m", 1, 1, str(tmp_path))
+    env = dict(gcs_env(gcs), OVMS_STORAGE_STALL_TIMEOUT="2")
+    srv = cloud_server(["--model_name", "m", "--model_path", "gs://models/m", "--file_system_poll_wait_seconds", "1"],
+                       env, wait_for="m")
+    upload_version(gcs, "m", 2, 2, str(tmp_path), extra_files={"weights.bin": os.urandom(4 * 1024 * 1024)})
+    wait_until(lambda: "Downloading gs://models/m/2 failed" in srv.read_log(), timeout=60, what="the timeout",
+               server=srv)
+    assert "Operation too slow" in srv.read_log() or "Timeout was reached" in srv.read_log()
+    assert predict_value(srv) == 1.0
+    assert version_states(srv).get(2) != "AVAILABLE"
+
+
+def test_unreadable_credentials_file(peers, cloud_server, tmp_path):
+    gcs = peers()
+    upload_version(gcs, "m", 1, 1, str(tmp_path))
+    srv = cloud_server(["--model_name", "m", "--model_path", "gs://models/m"],
+                       gcs_env(gcs, str(tmp_path / "no-such-key.json")), expect_exit=True)
+    assert srv.proc.wait(timeout=60) != 0
+    assert "GOOGLE_APPLICATION_CREDENTIALS names a file that cannot be read" in srv.read_log()
