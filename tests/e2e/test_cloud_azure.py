@@ -4,6 +4,7 @@ and a missing container."""
 import pytest
 
 import os
+import urllib.parse
 
 from cloud_peers import (Azurite, cached_copy, cloud_server, delete_version, predict_value,  # noqa: F401
                          upload_version, version_states, wait_until)
@@ -63,3 +64,22 @@ def test_missing_container_and_no_connection_string(azurite, cloud_server, tmp_p
     srv = cloud_server(["--model_name", "m", "--model_path", "azure://models/m"], {}, expect_exit=True)
     assert srv.proc.wait(timeout=60) != 0
     assert "AZURE_STORAGE_CONNECTION_STRING is not set" in srv.read_log()
+
+
+def test_sas_connection_string(azurite, cloud_server, tmp_path):
+    upload_version(azurite, "s", 1, 6, str(tmp_path))
+    sas = azurite.account_sas()
+    srv = cloud_server(["--model_name", "s", "--model_path", "azure://models/s"],
+                       {"AZURE_STORAGE_CONNECTION_STRING": azurite.sas_connection_string(sas)}, wait_for="s")
+    assert predict_value(srv, "s") == 6.0
+    log = srv.read_log()
+    assert "SAS token" in log
+    assert urllib.parse.parse_qs(sas)["sig"][0] not in log and "sig=" not in log
+    # A SAS signed with another key is refused, and neither the SAS nor its signature is logged.
+    bad = azurite.account_sas(key=WRONG_KEY)
+    srv = cloud_server(["--model_name", "s", "--model_path", "azure://models/s"],
+                       {"AZURE_STORAGE_CONNECTION_STRING": azurite.sas_connection_string(bad)}, expect_exit=True)
+    assert srv.proc.wait(timeout=60) != 0
+    log = srv.read_log()
+    assert "HTTP 403" in log
+    assert urllib.parse.parse_qs(bad)["sig"][0] not in log and "sig=" not in log
