@@ -153,3 +153,21 @@ def test_unsupported_scheme_in_config_file(cloud_server, tmp_path):
                what="the unsupported-scheme message", server=srv)
     status, _, body = http("GET", f"{srv.rest}/v1/config")
     assert status == 200
+
+
+def test_credentials_from_a_profile(s3, cloud_server, tmp_path):
+    """AWS_PROFILE picks a section of the shared credentials file (s3rver knows only the S3RVER key,
+    so the [default] section's key would be refused)."""
+    upload_version(s3, "m", 1, 1, str(tmp_path))
+    creds = tmp_path / "credentials"
+    creds.write_text("[default]\naws_access_key_id = NOT-A-KEY\naws_secret_access_key = x\n\n"
+                     f"[profile ci]\naws_access_key_id=S3RVER\naws_secret_access_key = {SECRET}\n")
+    env = {"S3_ENDPOINT": s3.env()["S3_ENDPOINT"], "AWS_SHARED_CREDENTIALS_FILE": str(creds), "AWS_PROFILE": "ci"}
+    srv = cloud_server(["--model_name", "m", "--model_path", "s3://models/m"], env, wait_for="m")
+    assert predict_value(srv) == 1.0
+    assert 'credentials from profile "ci"' in srv.read_log()
+    assert SECRET not in srv.read_log()
+    env.pop("AWS_PROFILE")
+    srv = cloud_server(["--model_name", "m", "--model_path", "s3://models/m"], env, expect_exit=True)
+    assert srv.proc.wait(timeout=60) != 0
+    assert "InvalidAccessKeyId" in srv.read_log() or "HTTP 403" in srv.read_log()
