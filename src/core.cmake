@@ -23,8 +23,19 @@ add_library(ovms_engine STATIC ${OVMS_SRC}/engine/onnx_model.cpp ${OVMS_SRC}/eng
 target_link_libraries(ovms_engine PUBLIC onnx onnx_proto protobuf::libprotobuf)
 target_link_libraries(ovms_engine PUBLIC ovms_core_types ovms_ir onnxruntime::onnxruntime Threads::Threads)
 
-add_library(ovms_storage STATIC ${OVMS_SRC}/storage/local_filesystem.cpp)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+add_library(ovms_storage STATIC
+  ${OVMS_SRC}/storage/local_filesystem.cpp
+  ${OVMS_SRC}/storage/remote_filesystem.cpp
+  ${OVMS_SRC}/storage/http_client.cpp
+  ${OVMS_SRC}/storage/crypto.cpp
+  ${OVMS_SRC}/storage/sigv4.cpp
+  ${OVMS_SRC}/storage/s3_store.cpp
+  ${OVMS_SRC}/storage/gcs_store.cpp
+  ${OVMS_SRC}/storage/azure_store.cpp)
 target_include_directories(ovms_storage PUBLIC ${OVMS_SRC})
+target_link_libraries(ovms_storage PUBLIC ovms_logging CURL::libcurl OpenSSL::Crypto pugixml::pugixml nlohmann_json::nlohmann_json Threads::Threads)
 
 # Encoded images (JPEG/PNG) -> NHWC tensors (OVMS §7.4).
 add_library(ovms_image STATIC ${OVMS_SRC}/api/image/image_decoder.cpp)

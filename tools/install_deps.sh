@@ -12,9 +12,11 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   prometheus-cpp-dev libpugixml-dev libcurl4-openssl-dev libssl-dev libturbojpeg0-dev libpng-dev \
   libonnx-dev libgtest-dev libgmock-dev \
   python3 python3-grpcio python3-protobuf python3-numpy python3-pytest python3-onnx python3-pil \
+  python3-botocore python3-cryptography \
   >/dev/null
 # npm fetches ONNX Runtime; machines that ship their own Node.js (with npm) keep it.
 if ! command -v npm >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
+bash "$(dirname "$0")/install_test_peers.sh"
 echo "dependencies installed"

@@ -15,6 +15,7 @@
 
 #include "common/logging.h"
 #include "serving/shape_config.h"
+#include "storage/filesystem.h"
 
 namespace ovms::serving {
 namespace {
@@ -211,11 +212,7 @@ Status validateAgainstSchema(const rapidjson::Document& doc) {
   return Status(StatusCode::JSON_INVALID, "Keyword: " + keyword + " Key: " + key);
 }
 
-bool isLocalPath(const std::string& p) {
-  for (const char* scheme : {"s3://", "gs://", "azure://", "azfs://"})
-    if (p.rfind(scheme, 0) == 0) return false;
-  return true;
-}
+bool isLocalPath(const std::string& p) { return storage::schemeOf(p).empty(); }
 
 // Converts one schema-valid `config` object. Errors are per-model (MODEL_CONFIG_INVALID etc.).
 Status convertModel(const rapidjson::Value& c, const std::string& config_dir, ModelConfig* out) {

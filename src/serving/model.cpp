@@ -170,7 +170,7 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
   }
   auto fs = storage::fileSystemFor(config.base_path);
   if (!fs) {
-    MODEL_LOG(err, "Unsupported model path: {}", config.base_path);
+    MODEL_LOG(err, "{}", storage::unsupportedSchemeMessage(config.base_path));
     return StatusCode::PATH_INVALID;
   }
   std::vector<std::string> dirs;
@@ -193,6 +193,19 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
   std::sort(on_disk.begin(), on_disk.end());
   if (on_disk.empty()) MODEL_LOG(warn, "No version found for model in path: {}", config.base_path);
 
+  // Remote versions about to load are downloaded concurrently (a no-op for local paths).
+  std::vector<std::string> to_fetch;
+  for (int64_t v : config.policy.select(on_disk)) {
+    std::shared_ptr<ModelVersion> mv;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = versions_.find(v);
+      if (it != versions_.end()) mv = it->second;
+    }
+    if (force_reload || !mv || mv->state() != VersionState::AVAILABLE || !mv->loadedWith(config))
+      to_fetch.push_back(dir_of[v]);
+  }
+  fs->prefetch(to_fetch);
   Status first_error = StatusCode::OK;
   std::set<int64_t> failed, done;
   std::vector<int64_t> wanted;
@@ -228,7 +241,7 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
         on_loaded = on_loaded_;
       }
       Status st = fs->localCopy(dir_of[v], &local) ? mv->load(local, config, on_loaded.get())
-                                                   : Status(StatusCode::PATH_INVALID);
+                                                   : Status(StatusCode::FILE_INVALID, fs->lastError(dir_of[v]));
       done.insert(v);
       if (!st.ok()) {
         if (first_error.ok()) first_error = st;

@@ -36,7 +36,11 @@ void ModelManager::setVersionLoadedCallback(VersionLoadedCallback callback) {
 Status ModelManager::startSingleModel(const ModelConfig& config) {
   if (config.base_path.find("..") != std::string::npos) return StatusCode::PATH_INVALID;
   auto fs = storage::fileSystemFor(config.base_path);
-  if (!fs || !fs->isDirectory(config.base_path)) {
+  if (!fs) {
+    MODEL_LOG(err, "{}", storage::unsupportedSchemeMessage(config.base_path));
+    return StatusCode::PATH_INVALID;
+  }
+  if (!fs->isDirectory(config.base_path)) {
     MODEL_LOG(err, "Directory does not exist: {}", config.base_path);
     return StatusCode::PATH_INVALID;
   }
