@@ -5,7 +5,7 @@
 #   make base_image                    podman only: localhost/debian:bookworm-slim built with mmdebstrap
 #   make test_dist / test_container / test_deploy
 SHELL := /bin/bash
-VERSION := $(shell sed -nE 's/^project\(ovms_cpp VERSION ([0-9.]+).*/\1/p' CMakeLists.txt)
+VERSION := ${shell sed -nE 's/^project\(ovms_cpp VERSION ([0-9.]+).*/\1/p' CMakeLists.txt}
 DIST_TARBALL := dist/ovms-$(VERSION)-linux-x86_64.tar.gz
 BASE_OS ?= debian
 IMAGE ?= ovms:latest
