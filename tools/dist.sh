@@ -15,7 +15,7 @@ jobs="${JOBS:-2}"
 version=$(sed -nE 's/^project\(ovms_cpp VERSION ([0-9.]+).*/\1/p' "$root/CMakeLists.txt")
 [ -n "$version" ] || { echo "dist: no project version in CMakeLists.txt" >&2; exit 1; }
 name="ovms-$version-linux-x86_64"
-for tool in patchelf objcopy ldd dpkg-query; do
+for tool in patchelf objcopy ldd; do
   command -v "$tool" >/dev/null || { echo "dist: $tool is missing (tools/install_deps.sh installs it)" >&2; exit 1; }
 done
 
@@ -48,18 +48,32 @@ objcopy --strip-all "$pkg/bin/ovms"
 # else, libstdc++ and libgcc_s included, is bundled so the package runs wherever glibc is as new
 # as the build machine's.
 declare -A license_pkgs=()
-# The Debian package owning a library file (dpkg records /lib or /usr/lib, whichever it shipped).
+# The Debian package owning each library file: dpkg records /lib or /usr/lib (whichever the package
+# shipped) and the versioned file or its symlink, so every spelling is looked up.
+mapfile -t deps < <(ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}')
+candidates=()
+for dep in "${deps[@]}"; do
+  path=${dep#* }; real=$(readlink -f "$path")
+  for p in "$path" "$real"; do candidates+=("${p#/usr}" "/usr${p#/usr}"); done
+  candidates+=("$(dirname "${path#/usr}")/$(basename "$real")" "/usr$(dirname "${path#/usr}")/$(basename "$real")")
+done
+declare -A owner_of=()
+# dpkg-query -S takes a second per pattern here; the file lists answer all of them in one grep.
+while IFS= read -r line; do
+  list=${line%%:/*}; list=$(basename "$list" .list)
+  owner_of[/${line#*:/}]=${list%%:*}
+done < <(printf '%s\n' "${candidates[@]}" | sort -u | grep -Fx -f - /var/lib/dpkg/info/*.list || true)
 owning_package() {
-  local real cand
-  real=$(readlink -f "$1")
-  for cand in "$1" "$real" "${1#/usr}" "/usr${1#/usr}" "${real#/usr}" "/usr${real#/usr}" \
-              "$(dirname "$1")/$(basename "$real")" "/usr$(dirname "${1#/usr}")/$(basename "$real")"; do
-    dpkg-query -S "$cand" 2>/dev/null | head -1 | cut -d: -f1 && return 0
+  local path=$1 real p
+  real=$(readlink -f "$path")
+  for p in "${path#/usr}" "/usr${path#/usr}" "${real#/usr}" "/usr${real#/usr}" \
+           "$(dirname "${path#/usr}")/$(basename "$real")" "/usr$(dirname "${path#/usr}")/$(basename "$real")"; do
+    [ -n "${owner_of[$p]:-}" ] && { echo "${owner_of[$p]}"; return 0; }
   done
   return 0
 }
-while read -r soname _ path _; do
-  case "$path" in /*) ;; *) continue ;; esac
+for dep in "${deps[@]}"; do
+  soname=${dep%% *}; path=${dep#* }
   owner=$(owning_package "$path")
   [ "$owner" = "libc6" ] && continue
   cp -L "$path" "$pkg/lib/$soname"
@@ -71,7 +85,7 @@ while read -r soname _ path _; do
   else
     echo "dist: $path belongs to no Debian package and has no known license" >&2; exit 1
   fi
-done < <(ldd "$binary" | awk '$2 == "=>" {print $1, $2, $3, $4}')
+done
 
 # Each bundled library finds its own dependencies next to itself (a RUNPATH is not inherited).
 patchelf --set-rpath '$ORIGIN/../lib' "$pkg/bin/ovms"
