@@ -14,6 +14,12 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   python3 python3-grpcio python3-protobuf python3-numpy python3-pytest python3-onnx python3-pil \
   python3-botocore python3-cryptography \
   >/dev/null
+# Release package and container image (tools/dist.sh, tools/container_*.sh, tests/deploy);
+# OVMS_DEPS_NO_CONTAINER_TOOLS=1 (the Dockerfile's build stage) leaves out the container tools.
+$SUDO apt-get install -y -qq --no-install-recommends patchelf >/dev/null
+if [ "${OVMS_DEPS_NO_CONTAINER_TOOLS:-0}" != 1 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends podman runc mmdebstrap >/dev/null
+fi
 # npm fetches ONNX Runtime; machines that ship their own Node.js (with npm) keep it.
 if ! command -v npm >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null

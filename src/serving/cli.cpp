@@ -32,6 +32,7 @@ std::atomic<unsigned> g_coreOverride{0};
 std::mutex g_versionMutex;
 std::string g_serverVersion = "0.1.0";
 std::string g_backendVersion = "unknown";
+std::string g_versionExtraLines;
 
 // Thrown for a value that does not parse as the flag's integer type. The text is the one
 // cxxopts uses for its own incorrect_argument_type, so both kinds of error look alike.
@@ -360,7 +361,8 @@ CliOutcome parseImpl(int argc, const char* const* argv) {
     if (r.count("version")) {
       CliOutcome outcome;
       std::lock_guard<std::mutex> lock(g_versionMutex);
-      outcome.out = "OpenVINO Model Server " + g_serverVersion + "\nOpenVINO backend ONNX Runtime " + g_backendVersion + "\n";
+      outcome.out = "OpenVINO Model Server " + g_serverVersion + "\nOpenVINO backend ONNX Runtime " + g_backendVersion + "\n" +
+                    g_versionExtraLines;
       return outcome;
     }
     if (argc <= 1 || r.count("help")) {
@@ -428,10 +430,11 @@ unsigned cpuCoreCount() {
 
 void setCpuCoreCountForTesting(unsigned n) { g_coreOverride.store(n); }
 
-void setVersionStrings(std::string server, std::string backend) {
+void setVersionStrings(std::string server, std::string backend, std::string extra_lines) {
   std::lock_guard<std::mutex> lock(g_versionMutex);
   g_serverVersion = std::move(server);
   g_backendVersion = std::move(backend);
+  g_versionExtraLines = std::move(extra_lines);
 }
 
 CliOutcome parseCommandLine(int argc, const char* const* argv) {

@@ -55,6 +55,7 @@ void setCpuCoreCountForTesting(unsigned n);  // 0 = real value
 // Strings printed by --version:
 //   "OpenVINO Model Server <server>\nOpenVINO backend ONNX Runtime <backend>\n"
 // `server` is the project version, `backend` the ONNX Runtime version. Defaults "0.1.0" and "unknown".
-void setVersionStrings(std::string server, std::string backend);
+// `extra_lines` (build type, git commit; each ending in '\n') follow OVMS's two lines.
+void setVersionStrings(std::string server, std::string backend, std::string extra_lines = {});
 
 }  // namespace ovms::serving
