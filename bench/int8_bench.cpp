@@ -184,7 +184,8 @@ struct Range {
 
 class ResNetIr {
  public:
-  ResNetIr(Variant v, std::vector<Range> ranges) : v_(v), ranges_(std::move(ranges)), rng_(20261127) {}
+  ResNetIr(Variant v, std::vector<Range> ranges, float fc_gain = 1.0f)
+      : v_(v), ranges_(std::move(ranges)), fc_gain_(fc_gain), rng_(20261127) {}
 
   void build() {
     Port x = w_.param("data", {1, 3, 224, 224});
@@ -199,7 +200,7 @@ class ResNetIr {
       for (int b = 0; b < blocks[s]; ++b) x = bottleneck(x, width, (b == 0 && s > 0) ? 2 : 1, b == 0);
     x = w_.op("ReduceMean", "opset1", {{"keep_dims", "false"}}, {x, w_.constant("i64", "I64", {2}, std::vector<int64_t>{2, 3})}, {1, 2048});
     x = site(x);
-    Port fcw = weights({1000, 2048}, 2048, 1.0f);
+    Port fcw = weights({1000, 2048}, 2048, fc_gain_);
     x = w_.op("MatMul", "opset1", {{"transpose_a", "false"}, {"transpose_b", "true"}}, {x, fcw}, {1, 1000});
     x = w_.op("Add", "opset1", {{"auto_broadcast", "numpy"}}, {x, w_.f32({1, 1000}, randomVector(1000, 0.01f))}, {1, 1000});
     x = w_.op("SoftMax", "opset1", {{"axis", "1"}}, {x}, {1, 1000});
@@ -213,6 +214,7 @@ class ResNetIr {
  private:
   Variant v_;
   std::vector<Range> ranges_;
+  float fc_gain_;
   std::mt19937 rng_;
   IrWriter w_;
   size_t sites_ = 0;
@@ -454,6 +456,10 @@ Model resnetModel(const std::vector<fs::path>& photos) {
       ranges[i].hi = std::max(ranges[i].hi, *hi);
     }
   }
+  // Random weights on 0..255 photos give logits in the hundreds and a saturated softmax, where "same top class"
+  // says little: scale the classifier so that the logits spread over a few units (same weights otherwise).
+  const float pooled = ranges.back().hi;
+  const float fc_gain = pooled > 0 ? 3.0f / pooled : 1.0f;
   for (auto& r : ranges) {
     if (r.lo >= 0) {
       r.lo = 0;
@@ -465,7 +471,7 @@ Model resnetModel(const std::vector<fs::path>& photos) {
     r.lo = -zp * s;
     r.hi = r.lo + 255.0f * s;
   }
-  ResNetIr f(Variant::kFp32, {}), q(Variant::kInt8, ranges);
+  ResNetIr f(Variant::kFp32, {}, fc_gain), q(Variant::kInt8, ranges, fc_gain);
   f.build();
   q.build();
   return {"ResNet-50 (generated IR)", "data", {1, 3, 224, 224}, f.writer().xml(), f.writer().bin(), q.writer().xml(), q.writer().bin()};

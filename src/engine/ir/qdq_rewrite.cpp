@@ -104,6 +104,8 @@ class Rewriter {
     index();
     weightsToInt8();
     index();
+    moveQuantizeBackward();
+    index();
     moveDequantizeForward();
     index();
     foldConvBias();
@@ -378,6 +380,49 @@ class Rewriter {
         changed = true;
         index();
         n_nodes = g_.node_size();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // MaxPool -> QuantizeLinear (MaxPool's only consumer, per-tensor, positive scale) -> QuantizeLinear -> MaxPool on
+  // uint8: OpenVINO quantizes after the pooling of Conv -> ReLU -> MaxPool, where the Conv then has no
+  // QuantizeLinear of its own.
+  void moveQuantizeBackward() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      int n_nodes = g_.node_size();
+      for (int i = 0; i < n_nodes && !changed; ++i) {
+        if (removed_.count(i)) continue;
+        const auto& q = g_.node(i);
+        if (q.op_type() != "QuantizeLinear" || !q.domain().empty() || q.input_size() < 3) continue;
+        auto pit = producer_.find(q.input(0));
+        if (pit == producer_.end() || removed_.count(pit->second)) continue;
+        const int pi = pit->second;
+        const auto& prev = g_.node(pi);
+        if (!prev.domain().empty() || prev.output_size() != 1 || uses(prev.output(0)) != 1) continue;
+        auto p = dqParams(q);  // same layout of scale / zero point inputs as a DequantizeLinear
+        if (!p || !p->per_tensor() || !(p->scale[0] > 0)) continue;
+        if (prev.op_type() == "Relu" && p->type == TP::UINT8 && p->zero[0] == 0) {
+          // uint8 with zero point 0 saturates negatives to 0 itself: Relu -> Q is Q
+          g_.mutable_node(i)->set_input(0, prev.input(0));
+          removed_.insert(pi);
+        } else if (prev.op_type() == "MaxPool") {
+          std::string qout = fresh("pool_q");
+          std::vector<std::string> ins = {prev.input(0)};
+          for (int k = 1; k < q.input_size(); ++k) ins.push_back(q.input(k));
+          std::string q_out = q.output(0);
+          addNode("QuantizeLinear", ins, qout);
+          auto* mp = g_.mutable_node(pi);
+          mp->set_input(0, qout);
+          mp->set_output(0, q_out);
+          removed_.insert(i);
+        } else {
+          continue;
+        }
+        ++stats_.q_moved;
+        changed = true;
+        index();
       }
     }
   }

@@ -9,6 +9,7 @@ struct QdqRewriteStats {
   int weights_to_int8 = 0;     // weight chains (Convert(int8) -> Subtract -> Multiply) turned into DequantizeLinear
   int biases_folded = 0;       // Conv -> Add(constant) folded into the Conv's bias
   int dq_moved = 0;            // DequantizeLinear moved after MaxPool / Concat
+  int q_moved = 0;             // QuantizeLinear moved before MaxPool
   int integer_convs = 0;       // Conv nodes left in the QDQ form ONNX Runtime fuses into QLinearConv
   int weights_back_to_float = 0;  // constant DequantizeLinear nodes folded back (no integer consumer)
 };

@@ -277,9 +277,10 @@ std::vector<Value> fakeQuantize(NodeContext& c) {
   std::string l1 = g.constScalar(t, static_cast<double>(levels - 1));
   std::string q = g.op("Round", {g.op("Mul", {g.op("Div", {g.op("Sub", {xc, il}), g.op("Sub", {ih, il})}), l1})});
   std::string y = g.op("Add", {g.op("Mul", {g.op("Div", {q, l1}), g.op("Sub", {oh, ol})}), ol});
-  // exact endpoints as the specification states them
-  y = g.op("Where", {g.op("LessOrEqual", {x.name, lo}), g.op("Expand", {ol, g.op("Shape", {y})}), y});
-  y = g.op("Where", {g.op("Greater", {x.name, hi}), g.op("Expand", {oh, g.op("Shape", {y})}), y});
+  // exact endpoints as the specification states them. Where broadcasts ol/oh itself: an Expand to y's shape
+  // would be constant-folded by ONNX Runtime into two activation-sized constants per FakeQuantize.
+  y = g.op("Where", {g.op("LessOrEqual", {x.name, lo}), ol, y});
+  y = g.op("Where", {g.op("Greater", {x.name, hi}), oh, y});
   Value v = c.out(y, t);
   v.ir_type = x.ir_type;
   return {v};
