@@ -6,6 +6,8 @@
 // Prints one markdown row: weights file size (MiB), RSS growth (MiB) after loading the first instance and after its
 // first inference, then the growth for a second instance of the same model loaded alongside (after load, after its
 // first inference): the second is what one more model costs a server that already runs one. One model per process.
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,8 +26,10 @@ namespace engine = ovms::engine;
 
 namespace {
 
-// VmRSS / VmHWM of this process in KiB.
+// VmRSS / VmHWM of this process in KiB, after returning freed heap to the system (else memory that the translation
+// freed and the next step reuses blurs the steps).
 long statusKb(const char* key) {
+  malloc_trim(0);
   std::ifstream f("/proc/self/status");
   std::string line;
   while (std::getline(f, line))

@@ -312,3 +312,50 @@ TEST(Int8Qdq, FaceDetectionInt8MatchesItsFloatEmulation) {
   expectSameDetections(a, b);
   for (size_t k = 0; k < std::min(a.size(), b.size()); ++k) EXPECT_NEAR(a[k].conf, b[k].conf, 0.02f);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Memory: ONNX Runtime constant-folds whatever depends only on static shapes. The float emulation used to expand
+// ol/oh to the activation's shape for its exact endpoints, which ONNX Runtime folded into two activation-sized
+// constants per FakeQuantize (hundreds of MB for a super-resolution network). Neither form may hold more than its
+// range constants now.
+namespace {
+
+int64_t optimizedInitializerBytes(const std::string& model_bytes) {
+  auto path = std::filesystem::temp_directory_path() / ("int8_mem_" + std::to_string(::getpid()) + ".onnx");
+  {
+    Ort::SessionOptions so;
+    so.SetIntraOpNumThreads(1);
+    so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+    so.SetOptimizedModelFilePath(path.c_str());
+    ir::registerIrCustomOps(so);
+    Ort::Session s(env(), model_bytes.data(), model_bytes.size(), so);
+  }
+  onnx::ModelProto m;
+  EXPECT_TRUE(m.ParseFromString(readFile(path.string())));
+  std::filesystem::remove(path);
+  int64_t total = 0;
+  for (const auto& t : m.graph().initializer()) {
+    int64_t n = 1;
+    for (auto d : t.dims()) n *= d;
+    total += n * 4;  // upper bound per element
+  }
+  return total;
+}
+
+}  // namespace
+
+TEST(Int8Qdq, FakeQuantizeAddsNoActivationSizedConstants) {
+  const std::vector<int64_t> shape{1, 16, 128, 128};  // 1 MiB of floats
+  for (bool integer : {true, false}) {
+    SCOPED_TRACE(integer ? "QuantizeLinear/DequantizeLinear" : "float emulation (fractional zero point)");
+    IrBuilder b;
+    auto p = b.param("x", "f32", shape);
+    float lo = integer ? 0.0f : 0.003f, hi = integer ? 2.55f : 2.553f;
+    auto fq1 = b.op("FakeQuantize", "opset1", {{"levels", "256"}}, {p, b.f32({}, {lo}), b.f32({}, {hi}), b.f32({}, {lo}), b.f32({}, {hi})}, {shape});
+    auto relu = b.op("ReLU", "opset1", {}, {fq1}, {shape});
+    b.result(b.op("FakeQuantize", "opset1", {{"levels", "256"}}, {relu, b.f32({}, {lo}), b.f32({}, {hi}), b.f32({}, {lo}), b.f32({}, {hi})}, {shape}));
+    auto t = b.translate();
+    EXPECT_EQ(opCounts(t.onnx_model)["Expand"], 0);
+    EXPECT_LT(optimizedInitializerBytes(t.onnx_model), 4096);
+  }
+}
