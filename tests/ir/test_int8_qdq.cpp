@@ -58,9 +58,24 @@ std::map<std::string, int> optimizedOpCounts(const std::string& model_bytes) {
   return counts;
 }
 
+// Runs with the server's setting that matters here: ONNX Runtime's own (per-tensor, lossy) quantization of float
+// Conv weights between DequantizeLinear and QuantizeLinear is off.
 std::vector<float> run1(const std::string& model, const std::string& in_name, const Tensor& t) {
-  Runner r(model);
-  return r.run({{in_name, t}})[0].as<float>();
+  Ort::SessionOptions so;
+  so.SetIntraOpNumThreads(1);
+  so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+  so.AddConfigEntry("optimization.disable_specified_optimizers", "WeightBiasQuantization");
+  ir::registerIrCustomOps(so);
+  Ort::Session s(env(), model.data(), model.size(), so);
+  auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  Ort::Value in = Ort::Value::CreateTensor(mem, const_cast<char*>(t.data.data()), t.data.size(), t.shape.data(), t.shape.size(), t.type);
+  Ort::AllocatorWithDefaultOptions alloc;
+  auto out_name = s.GetOutputNameAllocated(0, alloc);
+  const char* in_names[] = {in_name.c_str()};
+  const char* out_names[] = {out_name.get()};
+  auto outs = s.Run(Ort::RunOptions{nullptr}, in_names, &in, 1, out_names, 1);
+  const float* p = outs[0].GetTensorData<float>();
+  return std::vector<float>(p, p + outs[0].GetTensorTypeAndShapeInfo().GetElementCount());
 }
 
 float fqReference(float x, float il, float ih, float ol, float oh, int levels) {
@@ -126,35 +141,38 @@ namespace {
 // x[1,8,12,12] -> FQ(u8) -> Conv(int8 weights, 16 out channels, 3x3, pad 1) -> Add(bias) -> ReLU -> FQ(u8) -> Result.
 // `compressed`: weights as OpenVINO stores them in INT8 IRs (Const i8 -> Convert -> Subtract(zp) -> Multiply(scale));
 // otherwise float weights behind a constant FakeQuantize (255 levels, per-channel), as older IRs do.
-std::string quantizedConvIr(bool compressed) {
-  const int64_t C = 8, K = 16;
+// `depthwise`: GroupConvolution with one group per channel (weights [C, 1, 1, 3, 3], reshaped by the translator).
+std::string quantizedConvIr(bool compressed, bool depthwise = false) {
+  const int64_t C = 8, K = depthwise ? 8 : 16;
+  const int64_t per = depthwise ? 9 : C * 9;  // weights per output channel
+  const std::vector<int64_t> wdims = depthwise ? std::vector<int64_t>{K, 1, 1, 3, 3} : std::vector<int64_t>{K, C, 3, 3};
+  const std::vector<int64_t> sdims = depthwise ? std::vector<int64_t>{K, 1, 1, 1, 1} : std::vector<int64_t>{K, 1, 1, 1};
   IrBuilder b;
   auto p = b.param("x", "f32", {1, C, 12, 12});
   auto fq_in = b.op("FakeQuantize", "opset1", {{"levels", "256"}}, {p, b.f32({}, {0.0f}), b.f32({}, {2.55f}), b.f32({}, {0.0f}), b.f32({}, {2.55f})},
                     {{1, C, 12, 12}});
   std::vector<float> scale(K);
   for (int64_t k = 0; k < K; ++k) scale[k] = 0.002f + 0.0005f * static_cast<float>(k);
-  std::vector<int8_t> q(static_cast<size_t>(K * C * 9));
+  std::vector<int8_t> q(static_cast<size_t>(K * per));
   for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<int8_t>(static_cast<int>((i * 37 + 11) % 255) - 127);
   IrBuilder::Out w;
   if (compressed) {
-    auto qc = b.constant("i8", {K, C, 3, 3}, q);
-    auto conv = b.op("Convert", "opset1", {{"destination_type", "f32"}}, {qc}, {{K, C, 3, 3}});
-    auto sub = b.op("Subtract", "opset1", {}, {conv, b.f32({K, 1, 1, 1}, std::vector<float>(K, 7.62939453e-06f))}, {{K, C, 3, 3}});
-    w = b.op("Multiply", "opset1", {}, {sub, b.f32({K, 1, 1, 1}, scale)}, {{K, C, 3, 3}});
+    auto qc = b.constant("i8", wdims, q);
+    auto conv = b.op("Convert", "opset1", {{"destination_type", "f32"}}, {qc}, {wdims});
+    auto sub = b.op("Subtract", "opset1", {}, {conv, b.f32(sdims, std::vector<float>(K, 7.62939453e-06f))}, {wdims});
+    w = b.op("Multiply", "opset1", {}, {sub, b.f32(sdims, scale)}, {wdims});
   } else {
     std::vector<float> wf(q.size());
-    for (size_t i = 0; i < q.size(); ++i) wf[i] = static_cast<float>(q[i]) * scale[i / (C * 9)];
+    for (size_t i = 0; i < q.size(); ++i) wf[i] = static_cast<float>(q[i]) * scale[i / per];
     std::vector<float> lo(K), hi(K);
     for (int64_t k = 0; k < K; ++k) {
       lo[k] = -127.0f * scale[k];
       hi[k] = 127.0f * scale[k];
     }
     w = b.op("FakeQuantize", "opset1", {{"levels", "255"}},
-             {b.f32({K, C, 3, 3}, wf), b.f32({K, 1, 1, 1}, lo), b.f32({K, 1, 1, 1}, hi), b.f32({K, 1, 1, 1}, lo), b.f32({K, 1, 1, 1}, hi)},
-             {{K, C, 3, 3}});
+             {b.f32(wdims, wf), b.f32(sdims, lo), b.f32(sdims, hi), b.f32(sdims, lo), b.f32(sdims, hi)}, {wdims});
   }
-  auto conv = b.op("Convolution", "opset1", {{"strides", "1,1"}, {"dilations", "1,1"}, {"pads_begin", "1,1"}, {"pads_end", "1,1"}, {"auto_pad", "explicit"}},
+  auto conv = b.op(depthwise ? "GroupConvolution" : "Convolution", "opset1", {{"strides", "1,1"}, {"dilations", "1,1"}, {"pads_begin", "1,1"}, {"pads_end", "1,1"}, {"auto_pad", "explicit"}},
                    {fq_in, w}, {{1, K, 12, 12}});
   std::vector<float> bias(K);
   for (int64_t k = 0; k < K; ++k) bias[k] = 0.05f * static_cast<float>(k % 5) - 0.1f;
@@ -174,9 +192,10 @@ ir::IrTranslation translatePacked(const std::string& packed) {
 }  // namespace
 
 TEST(Int8Qdq, QuantizedConvRunsAsQLinearConvAndMatchesEmulation) {
-  for (bool compressed : {true, false}) {
-    SCOPED_TRACE(compressed ? "Convert(i8)/Subtract/Multiply weights" : "FakeQuantize weights");
-    std::string packed = quantizedConvIr(compressed);
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool compressed = variant % 2 == 0, depthwise = variant >= 2;
+    SCOPED_TRACE(std::string(compressed ? "Convert(i8)/Subtract/Multiply weights" : "FakeQuantize weights") + (depthwise ? ", depthwise" : ""));
+    std::string packed = quantizedConvIr(compressed, depthwise);
     auto qdq = translatePacked(packed);
     ir::IrTranslation emu;
     {

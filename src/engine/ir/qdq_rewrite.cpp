@@ -258,7 +258,20 @@ class Rewriter {
     }
   }
 
-  std::string weightChainToDq(const std::string& w) {
+  // `reshape_to`: the chain feeds a Reshape to these dims (grouped convolution weights [G, O/G, I, k..] ->
+  // [O, I, k..]); the int8 constant takes them, which keeps per-channel axis 0 only when its size is unchanged.
+  std::string weightChainToDq(const std::string& w, const std::vector<int64_t>* reshape_to = nullptr) {
+    if (!reshape_to) {
+      if (const onnx::NodeProto* rs = producer(w, "Reshape")) {
+        if (rs->input_size() != 2) return "";
+        const TP* shape = initializer(rs->input(1));
+        if (!shape || shape->data_type() != TP::INT64) return "";
+        std::vector<int64_t> dims(static_cast<size_t>(shape->raw_data().size() / 8));
+        if (dims.empty() || shape->raw_data().size() != dims.size() * 8) return "";
+        std::memcpy(dims.data(), shape->raw_data().data(), shape->raw_data().size());
+        return weightChainToDq(rs->input(0), &dims);
+      }
+    }
     const onnx::NodeProto* mul = producer(w, "Mul");
     if (!mul || mul->input_size() != 2) return "";
     int si = initializer(mul->input(1)) ? 1 : (initializer(mul->input(0)) ? 0 : -1);
@@ -320,6 +333,27 @@ class Rewriter {
       if (zr < -128 || zr > 127) return "";
       scales[static_cast<size_t>(c)] = s;
       zeros[static_cast<size_t>(c)] = zr;
+    }
+    if (reshape_to) {
+      std::vector<int64_t> nd = *reshape_to;
+      int64_t total = numel(adims), known = 1, infer_at = -1;
+      for (size_t d = 0; d < nd.size(); ++d) {
+        if (nd[d] == 0 && d < adims.size()) nd[d] = adims[d];
+        if (nd[d] == -1) {
+          if (infer_at >= 0) return "";
+          infer_at = static_cast<int64_t>(d);
+        } else {
+          if (nd[d] <= 0) return "";
+          known *= nd[d];
+        }
+      }
+      if (infer_at >= 0) {
+        if (known <= 0 || total % known) return "";
+        nd[static_cast<size_t>(infer_at)] = total / known;
+      }
+      if (numel(nd) != total) return "";
+      if (axis > 0 || (axis == 0 && nd[0] != channels)) return "";
+      adims = nd;
     }
     std::vector<double> q(av->size());
     for (size_t k = 0; k < q.size(); ++k) q[k] = (*av)[k] - shift;
@@ -492,6 +526,53 @@ class Rewriter {
     return false;
   }
 
+  // DequantizeLinear(int8, per output channel, zero point 0) of float weights W when every W[c] is an integer
+  // multiple (|q| <= 127) of one scale; "" otherwise.
+  std::string exactInt8Weights(const std::string& name) {
+    const TP* w = initializer(name);
+    if (!w || w->data_type() != TP::FLOAT || w->dims_size() < 2) return "";
+    auto v = tensorValues(*w);
+    if (!v || v->empty()) return "";
+    std::vector<int64_t> dims = dimsOf(*w);
+    const int64_t k = dims[0], per = static_cast<int64_t>(v->size()) / k;
+    std::vector<double> q(v->size()), scales(static_cast<size_t>(k)), zeros(static_cast<size_t>(k), 0.0);
+    for (int64_t c = 0; c < k; ++c) {
+      double m = 0;
+      for (int64_t i = 0; i < per; ++i) m = std::max(m, std::fabs((*v)[static_cast<size_t>(c * per + i)]));
+      // W[c] = q * s with max|q| = j for some j <= 127: try j from 127 down (a wrong j fails on its first elements)
+      bool found = m == 0;
+      if (found) scales[static_cast<size_t>(c)] = 1.0;
+      for (int j = 127; j >= 1 && !found; --j) {
+        float s = static_cast<float>(m / j);
+        bool ok = s > 0;
+        for (int64_t i = 0; i < per && ok; ++i) {
+          size_t at = static_cast<size_t>(c * per + i);
+          double r = (*v)[at] / s, rr = std::nearbyint(r);
+          ok = std::fabs(r - rr) <= kZeroPointTolerance && rr >= -127 && rr <= 127 &&
+               std::fabs(static_cast<float>(rr) * s - (*v)[at]) <= 1e-6 * std::fabs((*v)[at]);
+          q[at] = rr;
+        }
+        if (ok) {
+          found = true;
+          scales[static_cast<size_t>(c)] = s;
+        }
+      }
+      if (!found) return "";
+      if (m == 0)
+        for (int64_t i = 0; i < per; ++i) q[static_cast<size_t>(c * per + i)] = 0;
+    }
+    std::string qn = addInitializer(TP::INT8, dims, q, "wq");
+    std::string sn = addInitializer(TP::FLOAT, {k}, scales, "ws");
+    std::string zn = addInitializer(TP::INT8, {k}, zeros, "wz");
+    std::string out = fresh("w");
+    auto* dq = addNode("DequantizeLinear", {qn, sn, zn}, out);
+    auto* at = dq->add_attribute();
+    at->set_name("axis");
+    at->set_type(onnx::AttributeProto::INT);
+    at->set_i(0);
+    return out;
+  }
+
   void integerConvs() {
     int n_nodes = g_.node_size();
     for (int i = 0; i < n_nodes; ++i) {
@@ -502,8 +583,19 @@ class Rewriter {
       if (op != "Conv" && op != "MatMul" && op != "Gemm") continue;
       if (n->input_size() < 2) continue;
       const onnx::NodeProto* xdq = producer(n->input(0), "DequantizeLinear");
+      if (!xdq) continue;
+      if (op == "Conv" && initializer(n->input(1)) && feedsQuantize(n->output(0))) {
+        // float weights that are exactly per-channel int8 (a folded constant FakeQuantize, e.g. behind a grouped
+        // convolution's reshape) get their DequantizeLinear back
+        std::string dq = exactInt8Weights(n->input(1));
+        if (!dq.empty()) {
+          n = g_.mutable_node(i);
+          n->set_input(1, dq);
+          index();
+        }
+      }
       const onnx::NodeProto* wdq = producer(n->input(1), "DequantizeLinear");
-      if (!xdq || !wdq) continue;
+      if (!wdq) continue;
       auto xp = dqParams(*xdq);
       auto wp = dqParams(*wdq);
       if (!xp || !wp || !xp->per_tensor() || xp->type != TP::UINT8 || wp->type != TP::INT8 || !initializer(wdq->input(0)))
