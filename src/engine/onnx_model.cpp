@@ -74,6 +74,9 @@ static Ort::SessionOptions makeOptions(const EngineOptions& options) {
   // A spinning pool steals the cores from concurrent requests and the server's I/O threads.
   so.AddConfigEntry("session.intra_op.allow_spinning", "0");
   so.AddConfigEntry("session.inter_op.allow_spinning", "0");
+  // ONNX Runtime would quantize the float weights of a Conv between DequantizeLinear and QuantizeLinear per tensor
+  // (lossy against per-channel INT8 weights); the IR translation emits exact int8 weights itself where they exist.
+  so.AddConfigEntry("optimization.disable_specified_optimizers", "WeightBiasQuantization");
   if (!options.optimized_model_path.empty()) so.SetOptimizedModelFilePath(options.optimized_model_path.c_str());
   // Translated IR models use operators of our own (DetectionOutput, NonMaxSuppression, ...).
   ir::registerIrCustomOps(so);

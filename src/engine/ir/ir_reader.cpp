@@ -34,6 +34,7 @@
 #include "engine/ir/constant_folding.h"
 #include "engine/ir/ir_model.h"
 #include "engine/ir/op_registry.h"
+#include "engine/ir/qdq_rewrite.h"
 
 namespace ovms::engine::ir {
 
@@ -150,6 +151,7 @@ class IrTranslator {
     parse();
     order();
     build();
+    rewriteForQdq(model_);  // integer kernels for FakeQuantize / INT8-compressed weights
     IrTranslation r;
     r.input_names = input_names_;
     r.output_names = output_names_;
