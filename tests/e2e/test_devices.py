@@ -23,5 +23,6 @@ def test_absent_device_leaves_version_loading(start_server, tmp_path, device):
     log = srv.read_log()
     assert "Cannot compile model into target device" in log
     assert "Available devices: CPU" in log
+    # Inference on a version that never loads waits 10 s for it, then fails as OVMS does.
     status, body = sm.predict(srv, "m", {"x": np.ones((1, 3), np.float32)}, timeout=30)
-    assert status != 200
+    assert (status, body) == (404, {"error": "Model with requested version is not loaded yet"})

@@ -11,12 +11,12 @@ import grpc
 import numpy as np
 import pytest
 
-from conftest import SHARED, TEST_MODELS, http
+from conftest import FIXTURES_MISSING, SHARED, TEST_MODELS, http
 
 OMZ = os.path.join(SHARED, "fixtures", "omz-ir")
 IMAGES = os.path.join(SHARED, "fixtures", "images")
 
-pytestmark = pytest.mark.skipif(not os.path.isdir(OMZ) or not os.path.isdir(TEST_MODELS), reason="../shared fixtures not present")
+pytestmark = pytest.mark.skipif(not os.path.isdir(OMZ) or not os.path.isdir(TEST_MODELS), reason=FIXTURES_MISSING)
 
 ALL_VERSIONS = ["--model_version_policy", '{"all":{}}']
 

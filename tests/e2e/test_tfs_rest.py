@@ -4,7 +4,9 @@ import os
 import socket
 
 import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper
 
 import model_factory
 from conftest import DEMO_MODEL, http
@@ -145,5 +147,36 @@ def test_predict_precisions_converted(start_server, tmp_path):
     inputs["in_bool"] = [[True, False, True], [False, True, True]]
     status, _, resp = http("POST", srv.rest + "/v1/models/all:predict", json.dumps({"inputs": inputs}))
     # FP16 and BOOL outputs cannot be serialized by TF-Serving REST (as OVMS).
-    assert status == 500, resp
-    assert "Unsupported serialization precision" in json.loads(resp)["error"] or status == 500
+    assert (status, json.loads(resp)) == (500, {"error": "Unsupported serialization precision"})
+
+    # Every precision's input converted from JSON: integers at their limits, FP16 and BOOL read back through
+    # a Cast to FP32 (the only way to see them in a REST answer).
+    nodes, ins, outs, values, expected = [], [], [], {}, {}
+    for name, (et, dt, _, _) in model_factory.PRECISIONS.items():
+        if name in ("fp16", "bool"):
+            nodes.append(helper.make_node("Cast", [f"in_{name}"], [f"out_{name}"], to=TensorProto.FLOAT))
+            out_et = TensorProto.FLOAT
+        else:
+            nodes.append(helper.make_node("Identity", [f"in_{name}"], [f"out_{name}"]))
+            out_et = et
+        ins.append(helper.make_tensor_value_info(f"in_{name}", et, ["n", 3]))
+        outs.append(helper.make_tensor_value_info(f"out_{name}", out_et, ["n", 3]))
+        if name == "bool":
+            values[name] = [[True, False, True], [False, True, True]]
+            expected[name] = [[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]
+        elif np.issubdtype(dt, np.floating):
+            values[name] = expected[name] = [[0.5, -2.25, 1024.0], [0.0, 3.0, -0.125]]
+        else:
+            info = np.iinfo(dt)
+            values[name] = expected[name] = [[int(info.min), int(info.max), 0], [1, 2, 3]]
+    g = helper.make_graph(nodes, "converted", ins, outs)
+    conv_repo = str(tmp_path / "conv")
+    os.makedirs(os.path.join(conv_repo, "1"))
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), os.path.join(conv_repo, "1", "model.onnx"))
+    conv = start_server(["--model_name", "conv", "--model_path", conv_repo], wait_for="conv")
+    body = json.dumps({"inputs": {f"in_{n}": v for n, v in values.items()}})
+    status, _, resp = http("POST", conv.rest + "/v1/models/conv:predict", body)
+    assert status == 200, resp
+    got = json.loads(resp)["outputs"]
+    for name in model_factory.PRECISIONS:
+        assert got[f"out_{name}"] == expected[name], name
