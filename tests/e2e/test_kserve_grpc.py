@@ -383,7 +383,10 @@ def test_typed_and_raw_together_rejected(kpb, start_server, tmp_path):
     req = infer_request(kpb, "two")
     add_input(req, "x", x, "FP32")
     add_input(req, "y", x * 3, "FP32")
-    np.testing.assert_array_equal(output_array(stub.ModelInfer(req, timeout=10), 0, np.float32), x * 4)
+    resp = stub.ModelInfer(req, timeout=10)
+    outputs = {o.name: output_array(resp, i, np.float32) for i, o in enumerate(resp.outputs)}
+    np.testing.assert_array_equal(outputs["sum"], x * 4)
+    np.testing.assert_array_equal(outputs["product"], x * 3)
     ch.close()
 
 
@@ -426,9 +429,19 @@ def test_bytes_inputs(kpb, demo, start_server, tmp_path):
     expect_error(lambda: sstub.ModelInfer(req, timeout=10), grpc.StatusCode.INVALID_ARGUMENT,
                  "Invalid input precision - Expected: STRING; Actual: FP32; input name: in_s")
     assert_demo_still_serves(kpb, stub)
+    ch.close()
+
+
+@pytest.mark.xfail(strict=True, reason="server bug seen 2026-11-27: a native string identity model answers "
+                                       "INTERNAL 'not enough space: expected 96, got 16'")
+def test_string_identity_round_trip(kpb, start_server, tmp_path):
+    srv = start_model(start_server, "s", identity_model(str(tmp_path / "s"), [("s", TensorProto.STRING, [3])]))
+    ch = channel(srv)
+    stub = kpb[1].GRPCInferenceServiceStub(ch)
     req = infer_request(kpb, "s")
     req.inputs.add(name="in_s", datatype="BYTES", shape=[3]).contents.bytes_contents.extend([b"a", b"", b"xyz"])
-    resp = sstub.ModelInfer(req, timeout=10)
+    resp = stub.ModelInfer(req, timeout=10)
+    assert resp.outputs[0].datatype == "BYTES" and list(resp.outputs[0].shape) == [3]
     assert resp.raw_output_contents[0] == bytes_packed([b"a", b"", b"xyz"])
     ch.close()
 

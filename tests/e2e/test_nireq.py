@@ -6,21 +6,27 @@ import threading
 import numpy as np
 
 import shape_models as sm
+from conftest import http
 
 
 def test_nireq_1_serialises_8_concurrent_clients(start_server, tmp_path):
     """With nireq 1, eight requests are inside the server together but only one runs at a time: the
     server's own gauges (ovms_current_requests, ovms_infer_req_active) are sampled while they run."""
-    repo = sm.heavy(str(tmp_path / "m"))
+    width, layers = 512, 32  # ~0.1-1 s per request: long enough for all eight to arrive while one runs
+    repo = sm.heavy(str(tmp_path / "m"), width=width, layers=layers)
     srv = start_server(["--model_name", "m", "--model_path", repo, "--nireq", "1", "--rest_workers", "8",
                         "--metrics_enable", "--metrics_list", "ovms_current_requests,ovms_infer_req_active"],
                        wait_for="m")
     results = [None] * 8
     rng = np.random.default_rng(3)
-    inputs = [rng.standard_normal((256, 256)).astype(np.float32) for _ in range(8)]
+    inputs = [rng.standard_normal((64, width)).astype(np.float32) for _ in range(8)]
+    bodies = [json.dumps({"inputs": {"x": x.tolist()}}) for x in inputs]  # encoded before the clients start
+    go = threading.Barrier(8)
 
     def client(i):
-        results[i] = sm.predict(srv, "m", {"x": inputs[i]}, timeout=120)
+        go.wait()
+        status, _, body = http("POST", f"{srv.rest}/v1/models/m:predict", bodies[i], timeout=120)
+        results[i] = (status, json.loads(body))
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
     for t in threads:
@@ -33,8 +39,8 @@ def test_nireq_1_serialises_8_concurrent_clients(start_server, tmp_path):
         t.join()
     for i, (status, body) in enumerate(results):
         assert status == 200, body
-        np.testing.assert_allclose(np.array(body["outputs"]), sm.heavy_reference(repo, inputs[i]),
-                                   rtol=1e-3, atol=1e-3)
+        np.testing.assert_allclose(np.array(body["outputs"]),
+                                   sm.heavy_reference(repo, inputs[i], width=width, layers=layers), rtol=1e-3, atol=1e-3)
     assert max(active for _, active in samples) == 1, samples
     # Requests did overlap in the server (so nireq had something to serialise) ...
     assert max(current for current, _ in samples) >= 4, samples

@@ -101,6 +101,11 @@ def test_predict_errors(demo_server):
     assert (status, json.loads(resp)) == (404, {"error": "Model with requested version is not found"})
     status, _, resp = http("POST", demo_server.rest + "/v1/models/demo:classify", '{"instances": [[1,2,3,4]]}')
     assert (status, json.loads(resp)) == (404, {"error": "Requested REST resource not found"})
+    # the same server still answers a good request correctly
+    status, _, resp = http("POST", url, json.dumps({"instances": SAMPLES}))
+    assert status == 200, resp
+    np.testing.assert_allclose(json.loads(resp)["predictions"],
+                               demo_probabilities(DEMO_ONNX, np.array(SAMPLES, np.float32)), rtol=1e-5, atol=1e-6)
 
 
 def test_methods_and_routes(demo_server):
@@ -147,15 +152,16 @@ def test_predict_precisions_converted(start_server, tmp_path):
     inputs["in_bool"] = [[True, False, True], [False, True, True]]
     status, _, resp = http("POST", srv.rest + "/v1/models/all:predict", json.dumps({"inputs": inputs}))
     # FP16 and BOOL outputs cannot be serialized by TF-Serving REST (as OVMS).
-    assert (status, json.loads(resp)) == (500, {"error": "Unsupported serialization precision"})
+    assert (status, json.loads(resp)) == (500, {"error": "Unsupported serialization precision - Actual: FP16"})
 
-    # Every precision's input converted from JSON: integers at their limits, FP16 and BOOL read back through
-    # a Cast to FP32 (the only way to see them in a REST answer).
+    # Every precision's input converted from JSON: integers at their limits; FP16, BOOL and U16 (which OVMS's
+    # JSON writer cannot serialize either) read back through a Cast to FP32 / INT32.
     nodes, ins, outs, values, expected = [], [], [], {}, {}
+    read_back = {"fp16": TensorProto.FLOAT, "bool": TensorProto.FLOAT, "u16": TensorProto.INT32}
     for name, (et, dt, _, _) in model_factory.PRECISIONS.items():
-        if name in ("fp16", "bool"):
-            nodes.append(helper.make_node("Cast", [f"in_{name}"], [f"out_{name}"], to=TensorProto.FLOAT))
-            out_et = TensorProto.FLOAT
+        if name in read_back:
+            nodes.append(helper.make_node("Cast", [f"in_{name}"], [f"out_{name}"], to=read_back[name]))
+            out_et = read_back[name]
         else:
             nodes.append(helper.make_node("Identity", [f"in_{name}"], [f"out_{name}"]))
             out_et = et
