@@ -518,7 +518,7 @@ def wait_listening(srv, port, timeout=60):
             time.sleep(0.01)
 
 
-def start_slow_model(start_server, tmp_path, observe, nodes=12000, attempts=3):
+def start_slow_model(start_server, tmp_path, observe, nodes=1000, attempts=4):
     """Starts a server with one slowly loading model and calls observe(srv) once its ports listen.
     observe returns False if the load had already finished when it looked (a fast machine): the server
     is stopped and the test repeated with a model 4x slower, so the loading state is always seen."""

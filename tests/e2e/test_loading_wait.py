@@ -34,4 +34,4 @@ def test_request_waits_for_loading_version(start_server, tmp_path):
                                    json.dumps({"inputs": [[0.0, 0.0, 0.0, 0.0]]}), timeout=30)
             assert status == 200, body
 
-    start_slow_model(start_server, tmp_path, observe, nodes=8000)
+    start_slow_model(start_server, tmp_path, observe)
