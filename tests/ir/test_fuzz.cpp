@@ -15,7 +15,8 @@ void expectLoadsAndRuns(const std::string& onnx_model, const std::string& what) 
     Ort::AllocatorWithDefaultOptions alloc;
     std::vector<std::pair<std::string, Tensor>> inputs;
     for (size_t i = 0; i < r.session().GetInputCount(); ++i) {
-      auto info = r.session().GetInputTypeInfo(i).GetTensorTypeAndShapeInfo();
+      Ort::TypeInfo type_info = r.session().GetInputTypeInfo(i);  // owns what the view below points into
+      auto info = type_info.GetTensorTypeAndShapeInfo();
       Tensor t;
       t.type = info.GetElementType();
       t.shape = info.GetShape();
