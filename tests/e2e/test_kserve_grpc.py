@@ -544,6 +544,9 @@ def test_readiness_follows_initial_load(kpb, start_server, tmp_path):
         try:
             assert stub.ServerLive(kpb[0].ServerLiveRequest(), timeout=5).live is True
             if stub.ServerReady(kpb[0].ServerReadyRequest(), timeout=5).ready:
+                # Ready must mean loaded: the version may not still be loading.
+                status, _, body = http("GET", srv.rest + "/v1/models/slow")
+                assert status == 200 and b'"AVAILABLE"' in body, f"ready while the model is loading: {body}"
                 return False
             assert http("GET", srv.rest + "/v2/health/live")[::2] == (200, b"")
             status, _, body = http("GET", srv.rest + "/v2/health/ready")
