@@ -291,6 +291,8 @@ void ModelManager::watch(std::chrono::seconds interval) {
       if (stopping_) break;
     }
     if (!changed && Clock::now() < next) continue;
+    // OVMS's trace lines; tests count them to know the watcher has looked after a change.
+    MODEL_LOG(trace, "Models configuration and filesystem check cycle begin");
     {
       std::lock_guard reload_lock(reload_mutex_);
       bool reloaded = false;
@@ -303,6 +305,7 @@ void ModelManager::watch(std::chrono::seconds interval) {
       if (!reloaded) reloadVersionsLocked();
     }
     updateWatches();
+    MODEL_LOG(trace, "Models configuration and filesystem check cycle end");
     next = Clock::now() + interval;
   }
   if (ifd >= 0) close(ifd);

@@ -17,6 +17,23 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
 DEMO_MODEL = os.path.join(ROOT, "models", "demo_classifier")
 TEST_MODELS = os.path.join(SHARED, "fixtures", "ovms-test-models")
+FIXTURES_MISSING = "../shared fixtures not present"
+# pytest's exit code when every test that ran passed but some were skipped; tests/e2e/CMakeLists.txt
+# declares it as SKIP_RETURN_CODE so ctest reports the file as skipped rather than passed.
+EXIT_SKIPPED = 77
+
+
+def in_ci():
+    ci = os.environ.get("CI", "")
+    return ci not in ("", "0", "false")
+
+
+def require_fixture(path):
+    """Skips the test when a ../shared fixture is absent; under CI that is a failure instead."""
+    if not os.path.exists(path):
+        if in_ci():
+            pytest.fail(f"CI is set and the fixture {path} is absent")
+        pytest.skip(f"{FIXTURES_MISSING}: {path}")
 
 
 def ovms_binary():
@@ -61,8 +78,8 @@ class OvmsServer:
         self.grpc_port = free_port()
         self.rest_port = free_port()
         self.log_path = os.path.join(workdir, "ovms.log")
-        self.args = [ovms_binary(), "--port", str(self.grpc_port), "--rest_port", str(self.rest_port),
-                     "--log_level", "DEBUG"] + args
+        level = [] if "--log_level" in args else ["--log_level", "DEBUG"]
+        self.args = [ovms_binary(), "--port", str(self.grpc_port), "--rest_port", str(self.rest_port)] + level + args
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -95,15 +112,40 @@ class OvmsServer:
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
 
-    def stop(self, timeout=30):
+    def metrics(self):
+        """Samples of GET /metrics (needs --metrics_enable) as {'name{labels}': value}."""
+        status, _, body = http("GET", self.rest + "/metrics", timeout=10)
+        assert status == 200, body
+        samples = {}
+        for line in body.decode().splitlines():
+            if line and not line.startswith("#"):
+                key, value = line.rsplit(" ", 1)
+                samples[key] = float(value)
+        return samples
+
+    # The watcher logs these at TRACE (as OVMS does) around each look at config.json and the repositories.
+    CYCLE_BEGIN = "Models configuration and filesystem check cycle begin"
+    CYCLE_END = "Models configuration and filesystem check cycle end"
+
+    def wait_watcher_looked(self, timeout=30):
+        """Returns once a watcher cycle that began after this call has ended (needs --log_level TRACE).
+        Use it after changing the disk, before asserting that the change was (or was not) acted on."""
+        begun = self.read_log().count(self.CYCLE_BEGIN)
+        deadline = time.time() + timeout
+        while self.read_log().count(self.CYCLE_END) < begun + 1:
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"the watcher did not complete a cycle in {timeout}s:\n{self.read_log()}")
+            time.sleep(0.05)
+
+    def stop(self, timeout=30, sig=signal.SIGTERM):
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise RuntimeError("ovms did not stop within 30 s of SIGTERM")
+                raise RuntimeError(f"ovms did not stop within {timeout} s of {signal.Signals(sig).name}")
         self.log.close()
         return self.proc.returncode
 
@@ -134,8 +176,7 @@ def demo_server(start_server):
 def dummy_repo(tmp_path):
     """A copy of OVMS's `dummy` test model (b + 1 on (1,10) FP32) in a writable repository."""
     src = os.path.join(TEST_MODELS, "dummy")
-    if not os.path.isdir(src):
-        pytest.skip("../shared fixtures not present")
+    require_fixture(src)
     dst = tmp_path / "dummy"
     shutil.copytree(src, dst)
     return str(dst)
@@ -163,3 +204,34 @@ def pb():
     p.shape = tensor_shape_pb2
     p.types = types_pb2
     return p
+
+
+# ---- skips are visible: failures under CI, one summary line and exit code 77 otherwise ----
+_skipped = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if not rep.skipped or getattr(rep, "wasxfail", None) is not None:
+        return
+    reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+    if in_ci() and "fixture" in reason:
+        # Covers skip markers and pytest.skip() calls in any file, including module-level skipif.
+        rep.outcome = "failed"
+        rep.longrepr = f"CI is set and a fixture this test needs is absent ({reason})"
+        return
+    _skipped.append((item.nodeid, reason))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped:
+        reasons = sorted({r.replace("Skipped: ", "") for _, r in _skipped})
+        terminalreporter.write_line(f"SKIPPED {len(_skipped)} test(s) ({', '.join(n.split('::')[-1] for n, _ in _skipped)}) "
+                                    f"because: {'; '.join(reasons)}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if exitstatus == 0 and _skipped:
+        session.exitstatus = EXIT_SKIPPED

@@ -148,8 +148,10 @@ def run(srv, channel, pb, kpb):
     return lambda api, model, images, dtype=np.uint8: infer(api, srv, channel, pb, kpb, model, images, dtype)
 
 
-def expect_error(run, api, model, images, status, message):
-    """status: the OVMS status text and (gRPC code, HTTP code); `message` is the REST/gRPC text."""
+def expect_error(run, api, model, images, status, message, still_serves=True):
+    """status: the OVMS status text and (gRPC code, HTTP code); `message` is the REST/gRPC text.
+    Then a good image on the same server and API (JSON cannot carry one: binary KServe REST instead)
+    must decode exactly."""
     grpc_code, http_code, grpc_message = status
     with pytest.raises(Error) as e:
         run(api, model, images)
@@ -157,6 +159,10 @@ def expect_error(run, api, model, images, status, message):
         assert (e.value.code, e.value.message) == (grpc_code, grpc_message or message)
     else:
         assert (e.value.code, e.value.message) == (http_code, message)
+    if still_serves:
+        good_api = "kserve_rest_binary" if api == "kserve_rest_json" else api
+        out = run(good_api, "u8", [image_models.fixture_bytes(PNG)])
+        assert np.array_equal(out, image_models.fixture_pixels(PNG)[None])
 
 
 INVALID = (grpc.StatusCode.INVALID_ARGUMENT, 400, None)
@@ -314,6 +320,11 @@ def test_nchw_layout_is_unsupported(start_server, tmp_path, pb, kpb):
         message = "Received binary image input but resource not configured to accept NHWC layout"
         for api in APIS:
             expect_error(lambda a, m, i, d=np.uint8: infer(a, server, ch, pb, kpb, m, i, d), api, "nchw",
-                         [image_models.fixture_bytes(PNG)], INVALID, message)
+                         [image_models.fixture_bytes(PNG)], INVALID, message, still_serves=False)
+        # the same model still answers a numeric NCHW request
+        x = np.arange(3 * H * W, dtype=np.uint8).reshape(1, 3, H, W)
+        status, _, body = http("POST", f"{server.rest}/v1/models/nchw:predict", json.dumps({"inputs": x.tolist()}))
+        assert status == 200, body
+        assert np.array_equal(np.array(json.loads(body)["outputs"], np.uint8), x)
     finally:
         ch.close()

@@ -18,7 +18,7 @@ END = ("END", "OK")
 def start_config(start_server, tmp_path, cfg_obj, wait_for_model=None, extra=()):
     cfg = os.path.join(str(tmp_path), "config.json")
     write_json(cfg, cfg_obj)
-    srv = start_server(["--config_path", cfg] + list(extra), wait_for=wait_for_model)
+    srv = start_server(["--config_path", cfg, "--log_level", "TRACE"] + list(extra), wait_for=wait_for_model)
     return srv, cfg
 
 
@@ -155,7 +155,7 @@ def test_reload_relevant_change_with_requests_in_flight(start_server, tmp_path):
                  "both versions reloaded for plugin_config", srv)
         # The same content again (rewritten) changes nothing.
         write_json(cfg, config([dict(base, nireq=2, plugin_config={"NUM_STREAMS": "1"})]))
-        time.sleep(1.5)
+        srv.wait_watcher_looked()
         assert (loads_of(srv, "m", 1), loads_of(srv, "m", 2)) == (before[0] + 2, before[1] + 2)
         assert status(srv, "m") == {1: OK, 2: OK}
     finally:
@@ -178,7 +178,7 @@ def test_invalid_config_changes_nothing(start_server, tmp_path):
         for bad in ['{"model_config_list": [', json.dumps(config([{"name": "b", "base_path": b}], extra_key=1)),
                     json.dumps(config([{"base_path": b}]))]:
             write_json(cfg, bad)
-            time.sleep(1.5)  # the watcher sees it and rejects it
+            srv.wait_watcher_looked()  # the watcher has read it and rejected it
             assert status(srv, "a") == {1: OK}
             assert status(srv, "b") == {}
             code, body = reload(srv)
@@ -212,6 +212,7 @@ def test_reload_api_without_watcher(start_server, tmp_path):
     write_json(cfg, config([{"name": "b", "base_path": b}]))
     time.sleep(1.2)
     assert status(srv, "b") == {}  # no watcher
+    assert srv.CYCLE_BEGIN not in srv.read_log() and "Started model manager thread" not in srv.read_log()
     code, body = reload(srv)
     assert code == 200, body
     listed = json.loads(body)

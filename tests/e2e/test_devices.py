@@ -1,8 +1,11 @@
 """target_device end to end: CPU, MULTI/HETERO/AUTO over present devices, absent devices."""
+import json
+
 import numpy as np
 import pytest
 
 import shape_models as sm
+from conftest import http
 
 
 @pytest.mark.parametrize("device", ["CPU", "MULTI:CPU,CPU", "HETERO:GPU,CPU", "AUTO", "AUTO:GPU,CPU"])
@@ -23,5 +26,12 @@ def test_absent_device_leaves_version_loading(start_server, tmp_path, device):
     log = srv.read_log()
     assert "Cannot compile model into target device" in log
     assert "Available devices: CPU" in log
+    # No version is available, so there is no default version to infer on ...
     status, body = sm.predict(srv, "m", {"x": np.ones((1, 3), np.float32)}, timeout=30)
-    assert status != 200
+    assert (status, body) == (404, {"error": "Model with requested version is not found"})
+    if device == "GPU":  # (once: it takes 10 s) ... and version 1 is waited for 10 s, then reported as loading
+        status, _, body = http("POST", f"{srv.rest}/v1/models/m/versions/1:predict",
+                               json.dumps({"inputs": {"x": [[1.0, 2.0, 3.0]]}}), timeout=30)
+        assert (status, json.loads(body)) == (404, {"error": "Model with requested version is not loaded yet"})
+    # and the server is still alive and answering
+    assert http("GET", f"{srv.rest}/v2/health/live")[0] == 200

@@ -11,12 +11,12 @@ import grpc
 import numpy as np
 import pytest
 
-from conftest import SHARED, TEST_MODELS, http
+from conftest import FIXTURES_MISSING, SHARED, TEST_MODELS, http
 
 OMZ = os.path.join(SHARED, "fixtures", "omz-ir")
 IMAGES = os.path.join(SHARED, "fixtures", "images")
 
-pytestmark = pytest.mark.skipif(not os.path.isdir(OMZ) or not os.path.isdir(TEST_MODELS), reason="../shared fixtures not present")
+pytestmark = pytest.mark.skipif(not os.path.isdir(OMZ) or not os.path.isdir(TEST_MODELS), reason=FIXTURES_MISSING)
 
 ALL_VERSIONS = ["--model_version_policy", '{"all":{}}']
 
@@ -134,7 +134,32 @@ def load_bgr(name, h, w, crop=None):
     return np.ascontiguousarray(a.transpose(2, 0, 1)[None])
 
 
-FACE_CROP = (250, 30, 70, 80)  # around Messi's face in messi5.jpg
+FACE_CROP = (217, 81, 52, 58)  # x, y, w, h: Messi's face in messi5.jpg with a margin (measured by hand)
+# Five landmarks measured by hand on that crop, normalised to it: eyes, nose tip, lip corners (viewer's left first)
+FACE_LANDMARKS = [(0.44, 0.47), (0.65, 0.45), (0.58, 0.62), (0.46, 0.74), (0.62, 0.72)]
+
+
+# Boxes measured by hand on messi5.jpg (548x342; drawn on the photo and checked by eye), as (x0, y0, x1, y1)
+# normalised to 0..1. A detection is correct when its IoU with them is >= 0.5 (the PASCAL VOC criterion).
+MESSI_FACE = (224 / 548, 88 / 342, 262 / 548, 133 / 342)      # forehead to chin, ear to ear
+MESSI_PLAYER = (68 / 548, 60 / 342, 457 / 548, 336 / 342)    # left hand to right boot, hair to boot
+MIN_IOU = 0.5
+
+
+def iou(a, b):
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return ix / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix)
+
+
+def on_player(box):
+    """A person detector's box is on the player when at least 80% of it lies inside the hand-measured box and
+    its centre does. (Pedestrian detectors leave out the outstretched arm and leg, so IoU with the full
+    extent is not the criterion for them; a box on the crowd or the grass fails this.)"""
+    ix = max(0.0, min(box[2], MESSI_PLAYER[2]) - max(box[0], MESSI_PLAYER[0])) * \
+        max(0.0, min(box[3], MESSI_PLAYER[3]) - max(box[1], MESSI_PLAYER[1]))
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    inside = MESSI_PLAYER[0] <= cx <= MESSI_PLAYER[2] and MESSI_PLAYER[1] <= cy <= MESSI_PLAYER[3]
+    return inside and ix / ((box[2] - box[0]) * (box[3] - box[1])) >= 0.8
 
 
 def detections(out):
@@ -226,10 +251,7 @@ def test_face_detection_fp32_and_int8(serve):
         assert len(d) > 0
         top = d[d[:, 2].argmax()]
         assert top[2] > 0.9, f"version {ver}: best confidence {top[2]}"
-        x0, y0, x1, y1 = top[3:7]
-        cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-        assert 0.2 < cx < 0.8 and cy < 0.6, top
-        assert 0.02 < w < 0.3 and 0.02 < h < 0.4, top
+        assert iou(top[3:7], MESSI_FACE) >= MIN_IOU, f"version {ver}: {top} vs the hand-measured face"
         assert (d[:, 2] > 0.5).sum() == 1
         best[ver] = top
         home = c.grpc("face", {"data": load_bgr("home.jpg", 300, 300)}, version=ver)
@@ -238,9 +260,7 @@ def test_face_detection_fp32_and_int8(serve):
     # INT8 agrees with FP32
     a, b = best[1], best[2]
     assert abs(a[2] - b[2]) < 0.05
-    ix = max(0, min(a[5], b[5]) - max(a[3], b[3])) * max(0, min(a[6], b[6]) - max(a[4], b[4]))
-    union = (a[5] - a[3]) * (a[6] - a[4]) + (b[5] - b[3]) * (b[6] - b[4]) - ix
-    assert ix / union > 0.8
+    assert iou(a[3:7], b[3:7]) > 0.8
 
 
 def test_open_closed_eye_ir_equals_onnx(serve):
@@ -291,6 +311,12 @@ def test_landmarks(serve):
     assert list(out) == ["95"]
     v = out["95"].reshape(-1)
     assert v.size == 10 and (v >= 0).all() and (v <= 1).all()
+    points = v.reshape(5, 2)
+    # eyes and lip corners as pairs (the model's left/right may be the subject's), each near the hand-measured point
+    got = sorted(points[:2].tolist()) + [points[2].tolist()] + sorted(points[3:].tolist())
+    for (gx, gy), (hx, hy) in zip(got, FACE_LANDMARKS):
+        # 0.2: this small model's own error on a turned face (~0.16 seen for the far eye); garbage fails it
+        assert abs(gx - hx) < 0.2 and abs(gy - hy) < 0.2, (got, FACE_LANDMARKS)
 
 
 def test_squeezenet_f16(serve):
@@ -315,8 +341,19 @@ def test_person_vehicle_bike_2004(serve):
     assert boxes.ndim == 2 and boxes.shape[1] == 5 and labels.shape[0] == boxes.shape[0]
     assert np.isfinite(boxes).all()
     best = int(boxes[:, 4].argmax())
-    assert boxes[best, 4] > 0.2 and int(labels[best]) == 1  # a person
+    assert int(labels[best]) == 1  # a person (0 vehicle, 1 person, 2 bike)
     np.testing.assert_array_equal(c.grpc("pvb", {"image": x})["boxes"], boxes)
+
+
+@pytest.mark.xfail(strict=True, reason="seen 2026-11-27: the strongest box (conf 0.32) spans the left half of the "
+                                       "photo, crowd included; translation error or model limit, unknown without "
+                                       "OpenVINO to compare")
+def test_person_vehicle_bike_2004_box_on_player(serve):
+    c = serve("pvb", os.path.join(OMZ, "person-vehicle-bike-detection-2004"))
+    boxes = c.grpc("pvb", {"image": load_bgr("messi5.jpg", 256, 448)})["boxes"]
+    best = int(boxes[:, 4].argmax())
+    box = boxes[best, :4] / np.array([448, 256, 448, 256], np.float32)  # input pixels -> 0..1
+    assert on_player(box), (boxes[best], box)
 
 
 def test_person_vehicle_bike_crossroad_0078(serve):
@@ -326,7 +363,8 @@ def test_person_vehicle_bike_crossroad_0078(serve):
     d = detections(out["detection_out"])
     assert len(d) > 0 and np.isfinite(d).all()
     top = d[d[:, 2].argmax()]
-    assert top[1] == 1 and top[2] > 0.3 and 0.25 < (top[3] + top[5]) / 2 < 0.75, top
+    assert top[1] == 1, top  # a person (1 person, 2 vehicle, 3 bike)
+    assert on_player(top[3:7]), top
 
 
 # ---------------------------------------------------------------------------------------------------------

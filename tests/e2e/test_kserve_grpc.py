@@ -94,6 +94,15 @@ def expect_error(fn, code, message):
     assert (e.value.code(), e.value.details()) == (code, message)
 
 
+def assert_demo_still_serves(kpb, stub):
+    """After error requests, a good request on the same server gets the right answer."""
+    req = infer_request(kpb, "demo")
+    add_input(req, "features", SAMPLES, "FP32")
+    resp = stub.ModelInfer(req, timeout=10)
+    np.testing.assert_allclose(output_array(resp, 0, np.float32), demo_probabilities(DEMO_ONNX, SAMPLES),
+                               rtol=1e-5, atol=1e-6)
+
+
 def bytes_packed(items):
     return b"".join(struct.pack("<I", len(s)) + s for s in items)
 
@@ -333,6 +342,7 @@ def test_infer_errors(kpb, demo):
                                      "(-3,4); input name: features"))
     for req, code, message in cases:
         expect_error(lambda: stub.ModelInfer(req, timeout=10), code, message)
+    assert_demo_still_serves(kpb, stub)
 
 
 def test_batch_size_error(kpb, start_server, tmp_path):
@@ -343,6 +353,10 @@ def test_batch_size_error(kpb, start_server, tmp_path):
     add_input(req, "b", np.zeros((2, 10), np.float32), "FP32")
     expect_error(lambda: stub.ModelInfer(req, timeout=10), grpc.StatusCode.INVALID_ARGUMENT,
                  "Invalid input batch size - Expected: 1; Actual: 2; input name: b")
+    req = infer_request(kpb, "fixed")
+    add_input(req, "b", np.arange(10, dtype=np.float32).reshape(1, 10), "FP32")
+    np.testing.assert_array_equal(output_array(stub.ModelInfer(req, timeout=10), 0, np.float32),
+                                  np.arange(10, dtype=np.float32).reshape(1, 10) + 1)
     ch.close()
 
 
@@ -366,6 +380,13 @@ def test_typed_and_raw_together_rejected(kpb, start_server, tmp_path):
                  "Passing buffers both in ModelInferRequest::InferInputTensor::contents and in "
                  "ModelInferRequest::raw_input_contents is not allowed - Size of raw_input_contents: 1 is different "
                  "than number of inputs: 2")
+    req = infer_request(kpb, "two")
+    add_input(req, "x", x, "FP32")
+    add_input(req, "y", x * 3, "FP32")
+    resp = stub.ModelInfer(req, timeout=10)
+    outputs = {o.name: output_array(resp, i, np.float32) for i, o in enumerate(resp.outputs)}
+    np.testing.assert_array_equal(outputs["sum"], x * 4)
+    np.testing.assert_array_equal(outputs["product"], x * 3)
     ch.close()
 
 
@@ -407,6 +428,21 @@ def test_bytes_inputs(kpb, demo, start_server, tmp_path):
     req.raw_input_contents.append(bytes(12))
     expect_error(lambda: sstub.ModelInfer(req, timeout=10), grpc.StatusCode.INVALID_ARGUMENT,
                  "Invalid input precision - Expected: STRING; Actual: FP32; input name: in_s")
+    assert_demo_still_serves(kpb, stub)
+    ch.close()
+
+
+@pytest.mark.xfail(strict=True, reason="server bug seen 2026-11-27: a native string identity model answers "
+                                       "INTERNAL 'not enough space: expected 96, got 16'")
+def test_string_identity_round_trip(kpb, start_server, tmp_path):
+    srv = start_model(start_server, "s", identity_model(str(tmp_path / "s"), [("s", TensorProto.STRING, [3])]))
+    ch = channel(srv)
+    stub = kpb[1].GRPCInferenceServiceStub(ch)
+    req = infer_request(kpb, "s")
+    req.inputs.add(name="in_s", datatype="BYTES", shape=[3]).contents.bytes_contents.extend([b"a", b"", b"xyz"])
+    resp = stub.ModelInfer(req, timeout=10)
+    assert resp.outputs[0].datatype == "BYTES" and list(resp.outputs[0].shape) == [3]
+    assert resp.raw_output_contents[0] == bytes_packed([b"a", b"", b"xyz"])
     ch.close()
 
 
@@ -436,9 +472,18 @@ def test_model_stream_infer_in_order(kpb, demo):
 
 
 def test_unknown_model_metadata_and_ready_for_other_names(kpb, demo):
+    """Names that only resemble a served one (empty, other case, padded, with a version path, very long,
+    non-ASCII) are unknown models to both ModelReady and ModelMetadata; the server keeps serving."""
     stub, _ = demo
-    expect_error(lambda: stub.ModelReady(kpb[0].ModelReadyRequest(name=""), timeout=10),
-                 grpc.StatusCode.NOT_FOUND, "Model with requested name is not found")
+    for name in ["", "Demo", "demo ", " demo", "demo/1", "demo\x00", "d" * 4096, "démo"]:
+        for version in ["", "1"]:
+            expect_error(lambda: stub.ModelReady(kpb[0].ModelReadyRequest(name=name, version=version), timeout=10),
+                         grpc.StatusCode.NOT_FOUND, "Model with requested name is not found")
+            expect_error(lambda: stub.ModelMetadata(kpb[0].ModelMetadataRequest(name=name, version=version),
+                                                    timeout=10),
+                         grpc.StatusCode.NOT_FOUND, "Model with requested name is not found")
+    assert stub.ModelReady(kpb[0].ModelReadyRequest(name="demo"), timeout=10).ready is True
+    assert_demo_still_serves(kpb, stub)
 
 
 def slow_model(repo, nodes=12000):
@@ -459,32 +504,64 @@ def slow_model(repo, nodes=12000):
     return repo
 
 
-def test_readiness_follows_initial_load(kpb, start_server, tmp_path):
+def wait_listening(srv, port, timeout=60):
+    """Returns as soon as `port` accepts connections (the servers listen before models are loaded)."""
     import socket
     import time
-    srv = start_server(["--model_name", "slow", "--model_path", slow_model(str(tmp_path / "slow"))])
-    deadline = time.time() + 60
-    while True:  # gRPC listens before the models are loaded
+    deadline = time.time() + timeout
+    while True:
         try:
-            socket.create_connection(("127.0.0.1", srv.grpc_port), timeout=1).close()
-            break
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
         except OSError:
             assert time.time() < deadline and srv.proc.poll() is None
-            time.sleep(0.02)
-    # a fresh channel: one that saw "connection refused" would back off for a while
-    ch = channel(srv)
-    stub = kpb[1].GRPCInferenceServiceStub(ch)
-    assert stub.ServerLive(kpb[0].ServerLiveRequest(), timeout=5).live is True
-    assert stub.ServerReady(kpb[0].ServerReadyRequest(), timeout=5).ready is False
-    status, _, body = http("GET", srv.rest + "/v2/health/ready")
-    assert (status, body) == (503, b'{"error":"Server is not ready"}')
-    assert http("GET", srv.rest + "/v2/health/live")[::2] == (200, b"")
-    while not stub.ServerReady(kpb[0].ServerReadyRequest(), timeout=5).ready:
-        assert time.time() < deadline
-        time.sleep(0.05)
-    assert http("GET", srv.rest + "/v2/health/ready")[::2] == (200, b"")
-    assert stub.ModelReady(kpb[0].ModelReadyRequest(name="slow"), timeout=5).ready is True
-    ch.close()
+            time.sleep(0.01)
+
+
+def start_slow_model(start_server, tmp_path, observe, nodes=1000, attempts=4):
+    """Starts a server with one slowly loading model and calls observe(srv) once its ports listen.
+    observe returns False if the load had already finished when it looked (a fast machine): the server
+    is stopped and the test repeated with a model 4x slower, so the loading state is always seen."""
+    for attempt in range(attempts):
+        srv = start_server(["--model_name", "slow", "--model_path",
+                            slow_model(str(tmp_path / f"slow{attempt}"), nodes=nodes)])
+        wait_listening(srv, srv.grpc_port)
+        wait_listening(srv, srv.rest_port)
+        if observe(srv, nodes) is not False:
+            return srv
+        srv.stop()
+        nodes *= 4
+    pytest.fail(f"the model loaded before the test could look, {attempts} times (last with {nodes // 4} nodes)")
+
+
+def test_readiness_follows_initial_load(kpb, start_server, tmp_path):
+    import time
+
+    def observe(srv, nodes):
+        # a fresh channel: one that saw "connection refused" would back off for a while
+        ch = channel(srv)
+        stub = kpb[1].GRPCInferenceServiceStub(ch)
+        try:
+            assert stub.ServerLive(kpb[0].ServerLiveRequest(), timeout=5).live is True
+            if stub.ServerReady(kpb[0].ServerReadyRequest(), timeout=5).ready:
+                # Ready must mean loaded: the version may not still be loading.
+                status, _, body = http("GET", srv.rest + "/v1/models/slow")
+                assert status == 200 and b'"AVAILABLE"' in body, f"ready while the model is loading: {body}"
+                return False
+            assert http("GET", srv.rest + "/v2/health/live")[::2] == (200, b"")
+            status, _, body = http("GET", srv.rest + "/v2/health/ready")
+            # Readiness only goes one way: not ready (as gRPC just said) or, if the load finished meanwhile, ready.
+            assert (status, body) in [(503, b'{"error":"Server is not ready"}'), (200, b"")]
+            deadline = time.time() + 120
+            while not stub.ServerReady(kpb[0].ServerReadyRequest(), timeout=5).ready:
+                assert time.time() < deadline and srv.proc.poll() is None
+                time.sleep(0.05)
+            assert http("GET", srv.rest + "/v2/health/ready")[::2] == (200, b"")
+            assert stub.ModelReady(kpb[0].ModelReadyRequest(name="slow"), timeout=5).ready is True
+        finally:
+            ch.close()
+
+    start_slow_model(start_server, tmp_path, observe)
 
 
 def test_version_that_failed_to_load(kpb, start_server, tmp_path):

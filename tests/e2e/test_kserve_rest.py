@@ -117,6 +117,7 @@ def test_metadata_versions_and_version_specific_infer(start_server, tmp_path):
     srv = start_server(["--model_name", "m", "--model_path", repo, "--model_version_policy", '{"all": {}}'],
                        wait_for="m")
     srv.wait_available("m", 1)
+    srv.wait_available("m", 2)  # versions load one after the other: both must be AVAILABLE to be listed
     status, _, body = http("GET", srv.rest + "/v2/models/m/versions/1")
     assert status == 200 and json.loads(body)["versions"] == ["1", "2"]
     req = {"inputs": [{"name": "b", "shape": [1, 10], "datatype": "FP32", "data": [0] * 10}]}

@@ -155,7 +155,8 @@ def run_expect_exit(args, timeout=30):
 def start_config(start_server, tmp_path, models, wait_for_model=None, poll=1):
     cfg = os.path.join(str(tmp_path), "config.json")
     write_json(cfg, config(models))
-    srv = start_server(["--config_path", cfg, "--file_system_poll_wait_seconds", str(poll)], wait_for=wait_for_model)
+    srv = start_server(["--config_path", cfg, "--file_system_poll_wait_seconds", str(poll), "--log_level", "TRACE"],
+                       wait_for=wait_for_model)
     return srv, cfg
 
 
@@ -167,10 +168,10 @@ def test_version_added_deleted_recreated(start_server, tmp_path):
     client.start()
     try:
         wait_for(lambda: client.last() == 1.0, 10, "client sees v1", srv)
-        t0 = time.time()
         add_version(repo, 2, 2)
-        wait_for(lambda: status(srv, "m").get(2) == ("AVAILABLE", "OK"), 10, "v2 AVAILABLE", srv)
-        assert time.time() - t0 < 3, "a new version should be served within about one interval"
+        # Served by the first watcher cycle that starts after the version is on disk, however slow the machine.
+        srv.wait_watcher_looked()
+        assert status(srv, "m").get(2) == ("AVAILABLE", "OK"), srv.read_log()
         wait_for(lambda: status(srv, "m").get(1) == ("END", "OK"), 10, "v1 END", srv)
         wait_for(lambda: client.last() == 2.0, 10, "client on v2", srv)
 
@@ -239,7 +240,9 @@ def test_broken_newest_version_falls_back(start_server, tmp_path):
         broken_version(repo, 3)
         wait_for(lambda: status(srv, "m").get(3) == ("LOADING", "UNKNOWN"), 10, "v3 failed", srv)
         assert status(srv, "m")[2] == ("AVAILABLE", "OK")
-        time.sleep(1.5)
+        for _ in range(2):  # v3 is retried on every cycle; v2 keeps serving throughout
+            srv.wait_watcher_looked()
+            assert status(srv, "m") == {1: ("END", "OK"), 2: ("AVAILABLE", "OK"), 3: ("LOADING", "UNKNOWN")}
     finally:
         client.finish()
     assert client.failures == [], client.failures[:5]
@@ -276,7 +279,8 @@ def test_polling_disabled_reload_api_still_rescans(start_server, tmp_path):
     srv, _ = start_config(start_server, tmp_path, [{"name": "m", "base_path": repo}], "m", poll=0)
     assert "Started model manager thread" not in srv.read_log()
     add_version(repo, 2, 2)
-    time.sleep(1.5)
+    time.sleep(1.5)  # no watcher can be waited for; this only gives a wrongly running one time to act
+    assert srv.CYCLE_BEGIN not in srv.read_log()
     assert status(srv, "m") == {1: ("AVAILABLE", "OK")}
     code, _, body = http("POST", f"{srv.rest}/v1/config/reload")
     assert code == 200, body

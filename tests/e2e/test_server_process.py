@@ -127,8 +127,15 @@ def test_broken_version_falls_back(start_server, tmp_path):
     assert status == 200 and json.loads(resp)["predictions"] == [[1.0] * 10]
 
 
-def test_sigterm_lets_in_flight_requests_finish(pb, tmp_path):
-    """Requests the server is working on when SIGTERM arrives complete; then it exits 0."""
+def metric_samples(rest_port):
+    _, _, body = http("GET", f"http://127.0.0.1:{rest_port}/metrics", timeout=10)
+    return {k: float(v) for k, v in (line.rsplit(" ", 1) for line in body.decode().splitlines()
+                                     if line and not line.startswith("#"))}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_shutdown_signal_lets_in_flight_requests_finish(pb, tmp_path, sig):
+    """Requests the server is working on when SIGTERM or SIGINT (Ctrl-C) arrives complete; then it exits 0."""
     import shape_models
     from test_tfs_grpc import make_tensor, predict_request
     width, layers = 512, 32
@@ -136,7 +143,9 @@ def test_sigterm_lets_in_flight_requests_finish(pb, tmp_path):
     grpc_port, rest_port = free_port(), free_port()
     log = open(tmp_path / "log", "wb")
     proc = subprocess.Popen([ovms_binary(), "--model_name", "heavy", "--model_path", repo, "--port", str(grpc_port),
-                             "--rest_port", str(rest_port), "--nireq", "2"], stdout=log, stderr=subprocess.STDOUT)
+                             "--rest_port", str(rest_port), "--nireq", "2", "--metrics_enable",
+                             "--metrics_list", "ovms_current_requests,ovms_infer_req_active"],
+                            stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -157,11 +166,20 @@ def test_sigterm_lets_in_flight_requests_finish(pb, tmp_path):
         futures = [pb.prediction_grpc.PredictionServiceStub(ch).Predict.future(req, timeout=120) for ch in channels]
         for f in futures:
             f.add_done_callback(lambda _: done_at.append(time.time()))
-        time.sleep(0.2)  # all four have arrived: two are computing, two wait for an infer slot
+        # Signal only once the server holds all four: two computing, two waiting for an infer slot.
+        while True:
+            samples = metric_samples(rest_port)
+            current = samples.get('ovms_current_requests{name="heavy",version="1"}')
+            active = samples.get('ovms_infer_req_active{name="heavy",version="1"}')
+            if (current, active) == (4, 2):
+                break
+            assert not done_at, f"a request finished before all four were in the server ({current}, {active})"
+            assert time.time() < deadline
+            time.sleep(0.01)
         signalled_at = time.time()
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         results = [f.result() for f in futures]
-        assert max(done_at) > signalled_at, "no request was still in flight when SIGTERM was sent"
+        assert max(done_at) > signalled_at, "no request was still in flight when the signal was sent"
         expected = shape_models.heavy_reference(repo, x[:4], width=width, layers=layers)
         for r in results:
             out = r.outputs["y"]

@@ -136,7 +136,11 @@ def test_model_status(pb, stub):
 def test_reload_config_request_is_ok(pb, stub):
     _, model = stub
     from tensorflow_serving.apis import model_management_pb2
-    model.HandleReloadConfigRequest(model_management_pb2.ReloadConfigRequest(), timeout=10)
+    resp = model.HandleReloadConfigRequest(model_management_pb2.ReloadConfigRequest(), timeout=10)
+    # A no-op that returns OK (OVMS reloads by itself): an empty response, and the model still serves.
+    assert resp == model_management_pb2.ReloadConfigResponse() and not resp.HasField("status")
+    status = model.GetModelStatus(pb.status.GetModelStatusRequest(model_spec={"name": "demo"}), timeout=10)
+    assert status.model_version_status[0].state == pb.status.ModelVersionStatus.AVAILABLE
 
 
 def expect_error(fn, code, details):
@@ -278,6 +282,22 @@ def test_all_precisions(pb, start_server, tmp_path, typed):
 def test_scalar_and_two_inputs(pb, start_server, tmp_path):
     srv = start_server(["--model_name", "two", "--model_path", model_factory.two_inputs(str(tmp_path / "two"))],
                        wait_for="two")
+    scalar = start_server(["--model_name", "scalar", "--model_path", model_factory.scalar(str(tmp_path / "scalar"))],
+                          wait_for="scalar")
+    sch = grpc.insecure_channel(scalar.grpc_address)
+    sstub = pb.prediction_grpc.PredictionServiceStub(sch)
+    # A rank-0 tensor: no dims in tensor_shape, one value; the answer is rank 0 too.
+    for typed in (False, True):
+        resp = sstub.Predict(predict_request(pb, "scalar", {"s": make_tensor(pb, np.array(1.25, np.float32), "DT_FLOAT",
+                                                                             typed)}), timeout=10)
+        out = resp.outputs["out"]
+        assert len(out.tensor_shape.dim) == 0
+        assert to_numpy(pb, out, np.float32).shape == () and to_numpy(pb, out, np.float32) == 2.5
+    expect_error(lambda: sstub.Predict(predict_request(pb, "scalar", {"s": make_tensor(pb, np.ones(1, np.float32),
+                                                                                        "DT_FLOAT")}), timeout=10),
+                 grpc.StatusCode.INVALID_ARGUMENT,
+                 "Invalid number of shape dimensions - Expected: (); Actual: (1); input name: s")
+    sch.close()
     ch = grpc.insecure_channel(srv.grpc_address)
     predict = pb.prediction_grpc.PredictionServiceStub(ch)
     x = np.array([[1, 2], [3, 4]], np.float32)

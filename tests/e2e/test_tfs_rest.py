@@ -4,7 +4,9 @@ import os
 import socket
 
 import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper
 
 import model_factory
 from conftest import DEMO_MODEL, http
@@ -99,6 +101,11 @@ def test_predict_errors(demo_server):
     assert (status, json.loads(resp)) == (404, {"error": "Model with requested version is not found"})
     status, _, resp = http("POST", demo_server.rest + "/v1/models/demo:classify", '{"instances": [[1,2,3,4]]}')
     assert (status, json.loads(resp)) == (404, {"error": "Requested REST resource not found"})
+    # the same server still answers a good request correctly
+    status, _, resp = http("POST", url, json.dumps({"instances": SAMPLES}))
+    assert status == 200, resp
+    np.testing.assert_allclose(json.loads(resp)["predictions"],
+                               demo_probabilities(DEMO_ONNX, np.array(SAMPLES, np.float32)), rtol=1e-5, atol=1e-6)
 
 
 def test_methods_and_routes(demo_server):
@@ -145,5 +152,37 @@ def test_predict_precisions_converted(start_server, tmp_path):
     inputs["in_bool"] = [[True, False, True], [False, True, True]]
     status, _, resp = http("POST", srv.rest + "/v1/models/all:predict", json.dumps({"inputs": inputs}))
     # FP16 and BOOL outputs cannot be serialized by TF-Serving REST (as OVMS).
-    assert status == 500, resp
-    assert "Unsupported serialization precision" in json.loads(resp)["error"] or status == 500
+    assert (status, json.loads(resp)) == (500, {"error": "Unsupported serialization precision - Actual: FP16"})
+
+    # Every precision's input converted from JSON: integers at their limits; FP16, BOOL and U16 (which OVMS's
+    # JSON writer cannot serialize either) read back through a Cast to FP32 / INT32.
+    nodes, ins, outs, values, expected = [], [], [], {}, {}
+    read_back = {"fp16": TensorProto.FLOAT, "bool": TensorProto.FLOAT, "u16": TensorProto.INT32}
+    for name, (et, dt, _, _) in model_factory.PRECISIONS.items():
+        if name in read_back:
+            nodes.append(helper.make_node("Cast", [f"in_{name}"], [f"out_{name}"], to=read_back[name]))
+            out_et = read_back[name]
+        else:
+            nodes.append(helper.make_node("Identity", [f"in_{name}"], [f"out_{name}"]))
+            out_et = et
+        ins.append(helper.make_tensor_value_info(f"in_{name}", et, ["n", 3]))
+        outs.append(helper.make_tensor_value_info(f"out_{name}", out_et, ["n", 3]))
+        if name == "bool":
+            values[name] = [[True, False, True], [False, True, True]]
+            expected[name] = [[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]
+        elif np.issubdtype(dt, np.floating):
+            values[name] = expected[name] = [[0.5, -2.25, 1024.0], [0.0, 3.0, -0.125]]
+        else:
+            info = np.iinfo(dt)
+            values[name] = expected[name] = [[int(info.min), int(info.max), 0], [1, 2, 3]]
+    g = helper.make_graph(nodes, "converted", ins, outs)
+    conv_repo = str(tmp_path / "conv")
+    os.makedirs(os.path.join(conv_repo, "1"))
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), os.path.join(conv_repo, "1", "model.onnx"))
+    conv = start_server(["--model_name", "conv", "--model_path", conv_repo], wait_for="conv")
+    body = json.dumps({"inputs": {f"in_{n}": v for n, v in values.items()}})
+    status, _, resp = http("POST", conv.rest + "/v1/models/conv:predict", body)
+    assert status == 200, resp
+    got = json.loads(resp)["outputs"]
+    for name in model_factory.PRECISIONS:
+        assert got[f"out_{name}"] == expected[name], name

@@ -7,6 +7,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <future>
 #include <string>
 #include <thread>
@@ -297,12 +299,21 @@ TEST(HttpServer, HandlerThrowsGives500) {
 TEST(HttpServer, SlowHandlersRunInParallel) {
   HttpServerOptions opt;
   opt.workers = 2;
-  auto s = startServer(opt, [](const HttpRequest& q, HttpResponse& r) {
-    if (q.path == "/slow") std::this_thread::sleep_for(400ms);
+  // Each /slow handler waits (up to 20 s) for the other one to be running too: with two workers both
+  // meet, however slow the machine; handlers run one at a time would never meet.
+  std::mutex m;
+  std::condition_variable cv;
+  int inside = 0, met = 0;
+  auto s = startServer(opt, [&](const HttpRequest& q, HttpResponse& r) {
+    if (q.path == "/slow") {
+      std::unique_lock lock(m);
+      ++inside;
+      cv.notify_all();
+      if (cv.wait_for(lock, 20s, [&] { return inside >= 2; })) ++met;
+    }
     r.body = "{}";
   });
   const uint16_t port = s->port();
-  auto t0 = std::chrono::steady_clock::now();
   std::vector<std::future<int>> f;
   for (int i = 0; i < 2; ++i)
     f.push_back(std::async(std::launch::async, [port] {
@@ -310,8 +321,10 @@ TEST(HttpServer, SlowHandlersRunInParallel) {
       return static_cast<int>(c.request(bhttp::verb::get, "/slow").result_int());
     }));
   for (auto& x : f) EXPECT_EQ(x.get(), 200);
-  auto elapsed = std::chrono::steady_clock::now() - t0;
-  EXPECT_LT(elapsed, 750ms) << "two slow requests did not run in parallel";
+  {
+    std::lock_guard lock(m);
+    EXPECT_EQ(met, 2) << "two slow requests did not run in parallel";
+  }
 
   // Many concurrent connections with fast requests.
   std::vector<std::future<int>> g;

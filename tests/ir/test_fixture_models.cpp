@@ -102,6 +102,27 @@ float iou(const Det& a, const Det& b) {
   return i / ((a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - i);
 }
 
+// Boxes measured by hand on messi5.jpg (548x342; drawn on the photo and checked by eye), normalised to 0..1.
+// A detector's box must overlap them with IoU >= 0.5 (the PASCAL VOC criterion for a correct detection).
+constexpr float kW = 548, kH = 342;
+const Det kMessiFace{0, 1, 224 / kW, 88 / kH, 262 / kW, 133 / kH};     // forehead to chin, ear to ear
+const Det kMessiPlayer{1, 1, 68 / kW, 60 / kH, 457 / kW, 336 / kH};   // left hand to right boot, hair to boot
+constexpr float kMinIou = 0.5f;
+// A person detector's box is on the player when >= 80% of it and its centre lie inside the hand-measured box
+// (pedestrian detectors leave out the outstretched arm and leg, so IoU with the full extent is not the
+// criterion for them; a box on the crowd or the grass fails this).
+bool onPlayer(const Det& d, const Det& p) {
+  float iw = std::max(0.0f, std::min(d.x1, p.x1) - std::max(d.x0, p.x0));
+  float ih = std::max(0.0f, std::min(d.y1, p.y1) - std::max(d.y0, p.y0));
+  float cx = (d.x0 + d.x1) / 2, cy = (d.y0 + d.y1) / 2;
+  bool centre = cx >= p.x0 && cx <= p.x1 && cy >= p.y0 && cy <= p.y1;
+  return centre && iw * ih >= 0.8f * (d.x1 - d.x0) * (d.y1 - d.y0);
+}
+// x, y, w, h of Messi's face with a margin, and five landmarks measured by hand on that crop (normalised to
+// it): eyes, nose tip, lip corners, viewer's left first.
+constexpr int kFaceCrop[4] = {217, 81, 52, 58};
+constexpr float kFaceLandmarks[5][2] = {{0.44f, 0.47f}, {0.65f, 0.45f}, {0.58f, 0.62f}, {0.46f, 0.74f}, {0.62f, 0.72f}};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------
@@ -213,15 +234,7 @@ TEST(IrOmz, FaceDetectionFindsMessi) {
   ASSERT_FALSE(d.empty());
   auto best = *std::max_element(d.begin(), d.end(), [](const Det& a, const Det& b) { return a.conf < b.conf; });
   EXPECT_GT(best.conf, 0.9f);
-  // The face is in the upper middle of the photo and small.
-  float cx = (best.x0 + best.x1) / 2, cy = (best.y0 + best.y1) / 2, w = best.x1 - best.x0, h = best.y1 - best.y0;
-  EXPECT_GT(cx, 0.2f);
-  EXPECT_LT(cx, 0.8f);
-  EXPECT_LT(cy, 0.6f);
-  EXPECT_GT(w, 0.02f);
-  EXPECT_LT(w, 0.3f);
-  EXPECT_GT(h, 0.02f);
-  EXPECT_LT(h, 0.4f);
+  EXPECT_GE(iou(best, kMessiFace), kMinIou) << best.x0 * kW << "," << best.y0 * kH << " " << best.x1 * kW << "," << best.y1 * kH;
   int strong = 0;
   for (const auto& x : d) strong += x.conf > 0.5f;
   EXPECT_EQ(strong, 1);
@@ -233,7 +246,8 @@ TEST(IrOmz, FaceDetectionFindsMessi) {
   auto best2 = *std::max_element(d2.begin(), d2.end(), [](const Det& a, const Det& b) { return a.conf < b.conf; });
   EXPECT_GT(best2.conf, 0.9f);
   EXPECT_NEAR(best2.conf, best.conf, 0.05f);
-  EXPECT_GT(iou(best, best2), 0.8f);
+  EXPECT_GT(iou(best, best2), 0.8f);  // the FP32 and INT8 networks agree with each other ...
+  EXPECT_GE(iou(best2, kMessiFace), kMinIou);  // ... and with the hand-measured face
 }
 
 TEST(IrOmz, FaceDetectionNoFaceInHome) {
@@ -299,7 +313,7 @@ TEST(IrOmz, SqueezenetF16) {
 TEST(IrOmz, AgeGender) {
   IR_REQUIRE_FIXTURES();
   auto img = loadJpeg("messi5.jpg");
-  auto in = toNchw(img, 62, 62, 250, 30, 70, 80);  // around the face
+  auto in = toNchw(img, 62, 62, kFaceCrop[0], kFaceCrop[1], kFaceCrop[2], kFaceCrop[3]);  // around the face
   auto t1 = translateOmz("age-gender-recognition-retail-0013", 1);
   EXPECT_EQ(t1.input_names, std::vector<std::string>{"data"});
   EXPECT_EQ(t1.output_names, (std::vector<std::string>{"age_conv3", "prob"}));
@@ -325,7 +339,7 @@ TEST(IrOmz, HeadPose) {
   auto t = translateOmz("head-pose-estimation-adas-0001", 1);
   EXPECT_EQ(t.output_names, (std::vector<std::string>{"angle_r_fc", "angle_p_fc", "angle_y_fc"}));
   Runner r(t.onnx_model);
-  auto in = toNchw(loadJpeg("messi5.jpg"), 60, 60, 250, 30, 70, 80);
+  auto in = toNchw(loadJpeg("messi5.jpg"), 60, 60, kFaceCrop[0], kFaceCrop[1], kFaceCrop[2], kFaceCrop[3]);
   auto out = r.run({{"data", Tensor::f32({1, 3, 60, 60}, in)}});
   ASSERT_EQ(out.size(), 3u);
   for (const auto& o : out) {
@@ -342,12 +356,22 @@ TEST(IrOmz, Landmarks) {
   EXPECT_EQ(t.input_names, std::vector<std::string>{"0"});
   EXPECT_EQ(t.output_names, std::vector<std::string>{"95"});
   Runner r(t.onnx_model);
-  auto in = toNchw(loadJpeg("messi5.jpg"), 48, 48, 250, 30, 70, 80);
+  auto in = toNchw(loadJpeg("messi5.jpg"), 48, 48, kFaceCrop[0], kFaceCrop[1], kFaceCrop[2], kFaceCrop[3]);
   auto v = r.run({{"0", Tensor::f32({1, 3, 48, 48}, in)}})[0].as<float>();
   ASSERT_EQ(v.size(), 10u);
   for (float x : v) {
     EXPECT_GE(x, 0.0f);
     EXPECT_LE(x, 1.0f);
+  }
+  // Eyes and lip corners as pairs ordered by x (the model's left/right may be the subject's).
+  std::vector<std::pair<float, float>> p;
+  for (int k = 0; k < 5; ++k) p.emplace_back(v[2 * k], v[2 * k + 1]);
+  std::sort(p.begin(), p.begin() + 2);
+  std::sort(p.begin() + 3, p.end());
+  for (int k = 0; k < 5; ++k) {
+    // 0.2: this small model's own error on a turned face (~0.16 seen for the far eye); garbage fails it
+    EXPECT_NEAR(p[k].first, kFaceLandmarks[k][0], 0.2f) << "landmark " << k;
+    EXPECT_NEAR(p[k].second, kFaceLandmarks[k][1], 0.2f) << "landmark " << k;
   }
 }
 
@@ -365,21 +389,25 @@ TEST(IrOmz, PersonVehicleBike2004) {
   EXPECT_EQ(out[0].shape[1], 5);
   EXPECT_TRUE(allFinite(boxes));
   EXPECT_EQ(out[1].shape[0], out[0].shape[0]);
-  // Labels: 0 vehicle, 1 person, 2 bike. The strongest detection on the football photo is a person
-  // (OpenVINO itself is not available here to compare scores; these are the values this translation gives).
+  // Labels: 0 vehicle, 1 person, 2 bike. Boxes are in input pixels (448x256). The strongest detection
+  // is the player, where the hand-measured box puts him.
   float best = 0;
   int64_t best_label = -1;
+  Det best_box{};
   auto labels = out[1].as<int64_t>();
   for (size_t k = 0; k + 5 <= boxes.size(); k += 5)
     if (boxes[k + 4] > best) {
       best = boxes[k + 4];
       best_label = labels[k / 5];
+      best_box = {static_cast<float>(best_label), best, boxes[k] / 448, boxes[k + 1] / 256, boxes[k + 2] / 448, boxes[k + 3] / 256};
     }
-  EXPECT_EQ(best_label, 1);
   if (getenv("IR_DEBUG"))
     for (size_t k = 0; k + 5 <= boxes.size(); k += 5)
-      printf("box %g %g %g %g score %g label %lld\n", boxes[k], boxes[k + 1], boxes[k + 2], boxes[k + 3], boxes[k + 4], (long long)out[1].as<int64_t>()[k / 5]);
-  EXPECT_GT(best, 0.25f);
+      printf("box %g %g %g %g score %g label %lld\n", boxes[k], boxes[k + 1], boxes[k + 2], boxes[k + 3], boxes[k + 4], (long long)labels[k / 5]);
+  EXPECT_EQ(best_label, 1);
+  // Not asserted (e2e test_person_vehicle_bike_2004_box_on_player is a strict xfail): the strongest box,
+  // conf ~0.32, spans the left half of the photo, crowd included; a translation error or the model's limit.
+  RecordProperty("on_player", onPlayer(best_box, kMessiPlayer) ? "yes" : "no");
   auto again = r.run({{"image", in}});
   EXPECT_EQ(again[0].data, out[0].data);
 }
@@ -402,12 +430,10 @@ TEST(IrOmz, PersonVehicleBikeCrossroad0078) {
       best = x.conf;
       top = x;
     }
-  EXPECT_EQ(top.label, 1.0f);  // person
-  EXPECT_GT((top.x0 + top.x1) / 2, 0.25f);
-  EXPECT_LT((top.x0 + top.x1) / 2, 0.75f);
   if (getenv("IR_DEBUG"))
     for (const auto& x : d)
       if (x.conf > 0.1f) printf("det label %g conf %g box %g %g %g %g\n", x.label, x.conf, x.x0, x.y0, x.x1, x.y1);
-  EXPECT_GT(best, 0.3f);
+  EXPECT_EQ(top.label, 1.0f);  // person (label ids of this model: 1 person, 2 vehicle, 3 bike)
+  EXPECT_TRUE(onPlayer(top, kMessiPlayer)) << top.x0 * kW << "," << top.y0 * kH << " " << top.x1 * kW << "," << top.y1 * kH;
   EXPECT_EQ(r.run({{"data", in}})[0].data, out[0].data);
 }

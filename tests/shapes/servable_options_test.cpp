@@ -2,7 +2,10 @@
 // ranges, the optimised-model cache and the infer-slot wait hook.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <latch>
 #include <filesystem>
 #include <thread>
 
@@ -226,17 +229,30 @@ TEST_F(ServableOptions, QueueWaitIsMeasured) {
   ModelConfig c;
   c.nireq = 1;
   ASSERT_TRUE(load(mulModel({std::string("n"), int64_t{3}}), c, &s).ok());
-  std::vector<float> d(3 * 20000, 1.0f);
+  constexpr int kThreads = 8;
+  std::vector<float> d(3 * 500000, 1.0f);  // a few ms per inference, far longer than the threads' start skew
   std::atomic<int> ok{0};
   std::vector<std::thread> ts;
-  std::vector<uint64_t> waits(8);
-  for (int i = 0; i < 8; ++i)
+  std::vector<uint64_t> waits(kThreads, UINT64_MAX), runs(kThreads, UINT64_MAX), totals(kThreads);
+  std::latch start(kThreads);
+  for (int i = 0; i < kThreads; ++i)
     ts.emplace_back([&, i] {
       InferenceResponse r;
-      if (s->infer(request("x", d, {20000, 3}), &r, &waits[i]).ok()) ++ok;
+      auto req = request("x", d, {500000, 3});
+      start.arrive_and_wait();
+      auto t0 = std::chrono::steady_clock::now();
+      if (s->infer(req, &r, &waits[i], &runs[i]).ok()) ++ok;
+      totals[i] = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
     });
   for (auto& t : ts) t.join();
-  EXPECT_EQ(ok.load(), 8);
+  ASSERT_EQ(ok.load(), kThreads);
+  for (int i = 0; i < kThreads; ++i) {
+    EXPECT_LE(waits[i] + runs[i], totals[i] + 1) << i;  // each part is within the call's own time
+    EXPECT_GT(runs[i], 0u) << i;
+  }
+  // Eight calls released together on one infer slot: the last to get it waited at least one whole inference.
+  EXPECT_GE(*std::max_element(waits.begin(), waits.end()), *std::min_element(runs.begin(), runs.end()));
 }
 
 TEST_F(ServableOptions, Devices) {

@@ -194,6 +194,8 @@ class IrTranslator {
       L.type = l.attribute("type").as_string("");
       L.version = l.attribute("version").as_string("opset1");
       if (L.type.empty()) throw IrError(L.describe() + ": missing type");
+      // OpenVINO requires the attribute too; without it the layer's outputs would get empty ONNX names.
+      if (L.name.empty()) throw IrError(L.describe() + ": missing name");
       if (auto d = l.child("data"))
         for (auto a : d.attributes()) L.attrs[a.name()] = a.value();
       auto parsePorts = [&](pugi::xml_node sect, std::vector<IrPort>& ports) {
