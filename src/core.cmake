@@ -6,7 +6,7 @@ endif()
 
 add_library(ovms_logging STATIC common/logging.cpp)
 target_include_directories(ovms_logging PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(ovms_logging PUBLIC spdlog::spdlog fmt::fmt)
+target_link_libraries(ovms_logging PUBLIC spdlog::spdlog fmt::fmt protobuf::libprotobuf)
 
 add_library(ovms_engine STATIC engine/onnx_model.cpp engine/graph_edit.cpp)
 target_link_libraries(ovms_engine PUBLIC onnx onnx_proto protobuf::libprotobuf)
