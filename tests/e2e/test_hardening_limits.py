@@ -118,7 +118,7 @@ def test_memory_returns_after_a_burst_of_large_bodies(start_server):
     def client():
         for payload in (bad, body, bad):
             code, _, _ = http("POST", srv.rest + PREDICT, payload, timeout=120)
-            if code not in (200, 400):
+            if not (code == 200 or 400 <= code < 500):  # the invalid body is a client error
                 errors.append(code)
 
     threads = [threading.Thread(target=client) for _ in range(16)]
