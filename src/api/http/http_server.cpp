@@ -45,8 +45,8 @@ constexpr std::chrono::seconds kReadTimeout{60};   // max silence while a reques
 constexpr std::chrono::seconds kWriteTimeout{60};  // max time to write one response
 constexpr std::chrono::seconds kLingerTimeout{2};  // drain time after an error response + close
 constexpr std::size_t kLingerMaxBytes = 16u << 20;
-// After a body at least this large is released and no body bytes are held any more, free memory
-// is handed back to the OS (glibc keeps freed large-request buffers in its arenas otherwise).
+// After a body at least this large is released and no other large body is held, free memory is
+// handed back to the OS (glibc keeps freed large-request buffers in its arenas otherwise).
 constexpr std::size_t kTrimAfterBodyBytes = 1u << 20;
 
 std::shared_ptr<spdlog::logger> logger() {
@@ -139,7 +139,8 @@ struct HttpServer::Impl {
     if (n == 0) return;
     uint64_t left = inflight_body_bytes.fetch_sub(n) - n;
 #if defined(__GLIBC__)
-    if (n >= kTrimAfterBodyBytes && left == 0 && !trimming.exchange(true)) {
+    // Not only when nothing is held: under steady traffic some small body almost always is.
+    if (n >= kTrimAfterBodyBytes && left < kTrimAfterBodyBytes && !trimming.exchange(true)) {
       malloc_trim(0);
       trimming.store(false);
     }
