@@ -404,7 +404,6 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
       resp.body = "{\"error\":\"Internal server error\"}";
     }
     std::string().swap(req.body);
-    reservation.release();
     if (stopping.load()) keep_alive = false;
 
     bhttp::response<bhttp::string_body> res;
@@ -430,6 +429,11 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
       auto [ec, n] = co_await bhttp::async_write(stream, res, kTok);
       wec = ec;
     }
+    // The request's bytes count until its response is written; its memory goes back with it
+    // (releasing a large body may trim the heap, which must come after the response is freed too).
+    std::string().swap(res.body());
+    std::string().swap(resp.body);
+    reservation.release();
     if (wec || !keep_alive) break;
   }
 
