@@ -17,7 +17,7 @@ target_compile_features(ovms_core_types PUBLIC cxx_std_20)
 
 add_library(ovms_logging STATIC ${OVMS_SRC}/common/logging.cpp)
 target_include_directories(ovms_logging PUBLIC ${OVMS_SRC})
-target_link_libraries(ovms_logging PUBLIC spdlog::spdlog fmt::fmt)
+target_link_libraries(ovms_logging PUBLIC spdlog::spdlog fmt::fmt protobuf::libprotobuf)
 
 add_library(ovms_engine STATIC ${OVMS_SRC}/engine/onnx_model.cpp ${OVMS_SRC}/engine/graph_edit.cpp)
 target_link_libraries(ovms_engine PUBLIC onnx onnx_proto protobuf::libprotobuf)

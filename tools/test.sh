@@ -17,4 +17,14 @@ if [ "${OVMS_SKIP_SANITIZERS:-0}" != "1" ]; then
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$root/tools/ubsan.supp" \
     ctest --test-dir "$root/build-asan" -j "$jobs" --output-on-failure --timeout 1800
 fi
+if [ "${OVMS_SKIP_FUZZ:-0}" != "1" ]; then
+  # libFuzzer targets (tests/fuzz) built with clang under ASan+UBSan, each fuzzed about a minute.
+  echo "== build (libFuzzer targets: clang, AddressSanitizer + UndefinedBehaviorSanitizer)"
+  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+  cmake -S "$root" -B "$root/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DOVMS_FUZZ=ON -DOVMS_TEST_DIRS=fuzz >/dev/null
+  cmake --build "$root/build-fuzz" -j "$jobs" --target fuzz_all
+  echo "== fuzzing (tests/fuzz, ~1 minute per target)"
+  ctest --test-dir "$root/build-fuzz" -R '^fuzz\.' --output-on-failure --timeout 600
+fi
 echo "== all tests passed"

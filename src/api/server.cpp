@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -127,6 +129,12 @@ int runServer(const serving::ServerSettings& settings) {
     opts.bind_address = settings.rest_bind_address;
     opts.port = static_cast<uint16_t>(settings.rest_port);
     opts.workers = settings.rest_workers;
+    opts.max_inflight_body_bytes = settings.rest_max_body_bytes_in_flight;
+    opts.body_deadline = std::chrono::seconds(settings.rest_body_timeout_seconds);
+    opts.min_body_bytes_per_second = settings.rest_min_body_bytes_per_second;
+    opts.on_refused = [](std::string_view reason) {
+      if (auto* m = metrics::instance()) m->onRequestRefused(metrics::Interface::REST, std::string(reason));
+    };
     rest_server = std::make_unique<http::HttpServer>(
         opts, [&router](const http::HttpRequest& req, http::HttpResponse& resp) { router.handle(req, resp); });
     std::string error;
@@ -138,10 +146,13 @@ int runServer(const serving::ServerSettings& settings) {
     SERVING_LOG(info, "Started REST server at {}", hostPort(settings.rest_bind_address, settings.rest_port));
   }
 
+  const auto grace = std::chrono::seconds(settings.shutdown_grace_period_seconds);
   auto shutdownAll = [&] {
-    if (rest_server) rest_server->stop();
+    // Both front ends stop taking new requests at once; requests in flight get the grace period.
+    std::thread rest_stop;
+    if (rest_server) rest_stop = std::thread([&] { rest_server->stop(grace); });
     if (grpc_server) {
-      grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      grpc_server->Shutdown(std::chrono::system_clock::now() + grace);
       // All calls have finished. Destroying the server runs grpc_shutdown(), which in gRPC 1.51 can
       // wait ~10 s for an executor thread sleeping in epoll_wait; the process is about to exit, so
       // the object is kept (reachable, not leaked) instead.
@@ -149,6 +160,7 @@ int runServer(const serving::ServerSettings& settings) {
       finished_server = grpc_server.release();
       (void)finished_server;
     }
+    if (rest_stop.joinable()) rest_stop.join();
     manager.stop();
   };
 
@@ -187,7 +199,16 @@ int runServer(const serving::ServerSettings& settings) {
   manager.startWatcher(std::chrono::seconds(settings.file_system_poll_wait_seconds));
 
   while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  SERVING_LOG(info, "Received signal {}, shutting down", g_signal.load());
+  SERVING_LOG(info, "Received signal {}, shutting down: not ready any more, new requests refused, {} s for requests in flight",
+              g_signal.load(), grace.count());
+  manager.setNotReady();
+  // A handler that never returns (e.g. a stuck inference) must not keep the process alive.
+  std::thread([grace] {
+    std::this_thread::sleep_for(grace + std::chrono::seconds(5));
+    SERVING_LOG(warn, "Requests still running {} s after the grace period; exiting", 5);
+    servingLogger()->flush();
+    std::_Exit(0);
+  }).detach();
   shutdownAll();
   SERVING_LOG(info, "Shutdown complete");
   return 0;

@@ -194,7 +194,15 @@ std::unique_ptr<cxxopts::Options> buildOptions(const std::string& program) {
       ("allowed_methods", "Comma separated list of methods allowed to access the REST API",
           cxxopts::value<std::string>()->default_value("*"), "ALLOWED_METHODS")
       ("allowed_headers", "Comma separated list of headers allowed to access the REST API",
-          cxxopts::value<std::string>()->default_value("*"), "ALLOWED_HEADERS");
+          cxxopts::value<std::string>()->default_value("*"), "ALLOWED_HEADERS")
+      ("rest_max_body_bytes_in_flight", "Bytes of REST request bodies held at once by all connections; past it requests get 429 with Retry-After. 0 means no bound",
+          cxxopts::value<std::string>()->default_value("1073741824"), "BYTES")
+      ("rest_body_timeout_seconds", "A REST request body must arrive completely within this many seconds of its header. 0 means no deadline",
+          cxxopts::value<std::string>()->default_value("300"), "SECONDS")
+      ("rest_min_body_bytes_per_second", "After 10 seconds a REST request body must average at least this many bytes per second, or the connection is closed. 0 means no minimum",
+          cxxopts::value<std::string>()->default_value("1024"), "BYTES_PER_SECOND")
+      ("shutdown_grace_period_seconds", "On SIGTERM/SIGINT: seconds requests already being handled get to finish before the server exits",
+          cxxopts::value<std::string>()->default_value("30"), "SECONDS");
 
   options->add_options("multi model")
       ("config_path", "Absolute path to the json configuration file, or to a directory containing config.json",
@@ -349,6 +357,10 @@ CliOutcome parseImpl(int argc, const char* const* argv) {
     s.file_system_poll_wait_seconds = u32("file_system_poll_wait_seconds");
     s.sequence_cleaner_poll_wait_minutes = u32("sequence_cleaner_poll_wait_minutes");
     s.custom_node_resources_cleaner_interval_seconds = u32("custom_node_resources_cleaner_interval_seconds");
+    s.rest_max_body_bytes_in_flight = parseUnsigned<uint64_t>(str("rest_max_body_bytes_in_flight"));
+    s.rest_body_timeout_seconds = u32("rest_body_timeout_seconds");
+    s.rest_min_body_bytes_per_second = u32("rest_min_body_bytes_per_second");
+    s.shutdown_grace_period_seconds = u32("shutdown_grace_period_seconds");
     if (r.count("nireq")) s.model.nireq = u32("nireq");
     if (r.count("max_sequence_number")) (void)u32("max_sequence_number");  // type check only
 

@@ -35,6 +35,11 @@ struct ServerSettings {
   std::string metrics_list;
   bool allow_credentials = false;
   std::string allowed_origins = "*", allowed_methods = "*", allowed_headers = "*";
+  // Hardening limits (not in OVMS; defaults keep OVMS behaviour for ordinary clients).
+  uint64_t rest_max_body_bytes_in_flight = 1073741824ull;  // REST bodies held at once; past it 429; 0 = no bound
+  uint32_t rest_body_timeout_seconds = 300;          // whole-body deadline; 0 = none
+  uint32_t rest_min_body_bytes_per_second = 1024;    // minimum average body rate after 10 s; 0 = none
+  uint32_t shutdown_grace_period_seconds = 30;       // SIGTERM: time in-flight requests get to finish
   std::string config_path;         // if a directory, <dir>/config.json
   ModelCliSettings model;
 };

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <set>
+#include <tuple>
 
 #include "common/logging.h"
 #include "storage/filesystem.h"
@@ -44,6 +46,68 @@ std::shared_ptr<const Servable> ModelVersion::servable() const {
   std::lock_guard lock(mutex_);
   return servable_;
 }
+std::string ModelVersion::errorMessage() const {
+  std::lock_guard lock(mutex_);
+  return error_message_;
+}
+
+bool ModelVersion::retryDue(const ModelConfig& config, uint64_t files_signature) const {
+  std::lock_guard lock(mutex_);
+  if (failures_ == 0) return true;
+  if (files_signature != failed_signature_ || !failed_config_.sameLoadSettings(config)) return true;
+  return std::chrono::steady_clock::now() >= next_retry_;
+}
+
+void ModelVersion::recordLoadAttempt(const Status& result, const ModelConfig& config, uint64_t files_signature) {
+  std::lock_guard lock(mutex_);
+  if (result.ok()) {
+    failures_ = 0;
+    failed_status_ = StatusCode::OK;
+    return;
+  }
+  failed_status_ = result;
+  const bool same = failures_ > 0 && files_signature == failed_signature_ && failed_config_.sameLoadSettings(config);
+  failures_ = same ? failures_ + 1 : 1;
+  failed_config_ = config;
+  failed_signature_ = files_signature;
+  auto backoff = kRetryBackoffFirst * (1u << std::min(failures_ - 1, 10u));
+  next_retry_ = std::chrono::steady_clock::now() + std::min<std::chrono::milliseconds>(backoff, kRetryBackoffMax);
+}
+
+Status ModelVersion::lastFailure() const {
+  std::lock_guard lock(mutex_);
+  return failed_status_;
+}
+
+uint64_t filesSignature(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&h](const void* data, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      h ^= static_cast<const unsigned char*>(data)[i];
+      h *= 1099511628211ull;
+    }
+  };
+  std::vector<std::tuple<std::string, uint64_t, int64_t>> entries;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+  if (ec) return 0;
+  for (int guard = 0; it != end && guard < 100000; it.increment(ec), ++guard) {
+    if (ec) break;
+    std::error_code e2;
+    const auto& entry = *it;
+    uint64_t size = entry.is_regular_file(e2) ? entry.file_size(e2) : 0;
+    int64_t mtime = entry.last_write_time(e2).time_since_epoch().count();
+    entries.emplace_back(entry.path().string(), size, mtime);
+  }
+  std::sort(entries.begin(), entries.end());
+  for (const auto& [name, size, mtime] : entries) {
+    mix(name.data(), name.size());
+    mix(&size, sizeof size);
+    mix(&mtime, sizeof mtime);
+  }
+  return h;
+}
 
 void ModelVersion::setState(VersionState s, VersionError e) {
   {
@@ -67,6 +131,10 @@ Status ModelVersion::load(const std::string& dir, const ModelConfig& config, con
   if (!st.ok()) {
     MODEL_LOG(err, "Error occurred while loading model: {}; version: {}; error: {}", model_name_, version_,
               st.message());
+    {
+      std::lock_guard lock(mutex_);
+      error_message_ = st.message();
+    }
     if (!serving_now) setState(VersionState::LOADING, VersionError::UNKNOWN);
     return st;
   }
@@ -77,6 +145,7 @@ Status ModelVersion::load(const std::string& dir, const ModelConfig& config, con
     old = std::move(servable_);
     servable_ = std::move(fresh);
     loaded_config_ = config;
+    error_message_.clear();
   }
   // In-flight requests on the old servable keep it alive until they finish.
   old.reset();
@@ -95,6 +164,7 @@ void ModelVersion::invalidate() {
   {
     std::lock_guard lock(mutex_);
     old = std::move(servable_);
+    error_message_ = "The model's configuration is invalid";
   }
   old.reset();
   setState(VersionState::LOADING, VersionError::UNKNOWN);
@@ -106,6 +176,8 @@ void ModelVersion::retire() {
   {
     std::lock_guard lock(mutex_);
     old = std::move(servable_);
+    error_message_.clear();
+    failures_ = 0;
   }
   // Requests that already hold `old` finish on it; it is freed by the last of them.
   old.reset();
@@ -232,6 +304,16 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
       VersionState s = mv->state();
       bool needs_load = force_reload || s != VersionState::AVAILABLE || !mv->loadedWith(config);
       if (!needs_load) continue;
+      // A load that failed before is retried with backoff, or at once when its files or settings changed.
+      const uint64_t signature = filesSignature(dir_of[v]);
+      if (!force_reload && !mv->retryDue(config, signature)) {
+        done.insert(v);
+        if (s == VersionState::AVAILABLE) continue;  // a failed reload: the old servable keeps serving
+        if (first_error.ok()) first_error = mv->lastFailure();
+        failed.insert(v);
+        failure = true;
+        break;
+      }
       if (s == VersionState::AVAILABLE)
         MODEL_LOG(info, "Will reload model: {}; version: {} (config changed)", name_, v);
       std::string local;
@@ -242,6 +324,7 @@ Status Model::reconcile(const ModelConfig& config, bool force_reload) {
       }
       Status st = fs->localCopy(dir_of[v], &local) ? mv->load(local, config, on_loaded.get())
                                                    : Status(StatusCode::FILE_INVALID, fs->lastError(dir_of[v]));
+      mv->recordLoadAttempt(st, config, signature);
       done.insert(v);
       if (!st.ok()) {
         if (first_error.ok()) first_error = st;

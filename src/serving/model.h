@@ -44,6 +44,8 @@ class ModelVersion {
   VersionState state() const;
   VersionError error() const;
   std::shared_ptr<const Servable> servable() const;
+  // Why the last load failed (the load status' message); empty when it did not fail.
+  std::string errorMessage() const;
 
   // Loads (or reloads) from `dir`. A reload keeps the current servable serving until its
   // replacement is ready. Returns the load status.
@@ -54,6 +56,14 @@ class ModelVersion {
   void invalidate();
   // True when the current servable was loaded with load settings equal to `config`'s (§4.4).
   bool loadedWith(const ModelConfig& config) const;
+  // Retry schedule after failed loads: a version whose last load failed with the same load settings
+  // and the same files (`files_signature`) is tried again only after a backoff that doubles with
+  // every failure (kRetryBackoffFirst .. kRetryBackoffMax); changed files or settings retry at once.
+  bool retryDue(const ModelConfig& config, uint64_t files_signature) const;
+  void recordLoadAttempt(const Status& result, const ModelConfig& config, uint64_t files_signature);
+  Status lastFailure() const;  // status of the last failed load attempt (OK when none)
+  static constexpr std::chrono::milliseconds kRetryBackoffFirst{2000};
+  static constexpr std::chrono::milliseconds kRetryBackoffMax{60000};
   // For inference: waits up to `wait` while the version is loading.
   Status acquire(std::chrono::milliseconds wait, std::shared_ptr<const Servable>* out) const;
 
@@ -67,7 +77,18 @@ class ModelVersion {
   VersionError error_ = VersionError::OK;
   std::shared_ptr<const Servable> servable_;
   ModelConfig loaded_config_;  // the config servable_ was loaded with
+  std::string error_message_;
+  // Failed-load bookkeeping (see retryDue).
+  unsigned failures_ = 0;
+  std::chrono::steady_clock::time_point next_retry_{};
+  ModelConfig failed_config_;
+  uint64_t failed_signature_ = 0;
+  Status failed_status_ = StatusCode::OK;
 };
+
+// Names, sizes and modification times of every file under `dir` hashed together (0 when it cannot
+// be read): changes when the version's files change.
+uint64_t filesSignature(const std::string& dir);
 
 class Model {
  public:

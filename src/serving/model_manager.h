@@ -70,6 +70,8 @@ class ModelManager {
   std::vector<std::shared_ptr<Model>> models() const;  // sorted by name, retired ones included
 
   bool ready() const { return ready_.load(); }
+  // Shutdown has begun: readiness answers false from now on.
+  void setNotReady() { ready_ = false; }
 
   // Observer of version loads (metrics create their series there). Set it before the start call.
   void setVersionLoadedCallback(VersionLoadedCallback callback);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -10,6 +11,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -428,4 +430,155 @@ TEST(HttpServer, RestartAfterStop) {
   ASSERT_TRUE(s.start(&err)) << err;
   Client c(s.port());
   EXPECT_EQ(c.request(bhttp::verb::get, "/r").result_int(), 200);
+}
+
+// ---- Hardening: bounded body bytes in flight, whole-body deadline, minimum rate, stop with grace ----
+
+namespace {
+
+// A handler that blocks requests to /block until `open` is set.
+struct Gate {
+  std::atomic<bool> open{false};
+  std::atomic<int> inside{0};
+  void handle(const HttpRequest& q, HttpResponse& r) {
+    if (q.path == "/block") {
+      ++inside;
+      while (!open) std::this_thread::sleep_for(2ms);
+    }
+    r.body = "{\"size\":" + std::to_string(q.body.size()) + "}";
+  }
+};
+
+struct RefusalLog {
+  std::mutex mu;
+  std::vector<std::string> reasons;
+  void add(std::string_view r) {
+    std::lock_guard lk(mu);
+    reasons.emplace_back(r);
+  }
+  int count(const std::string& r) {
+    std::lock_guard lk(mu);
+    return static_cast<int>(std::count(reasons.begin(), reasons.end(), r));
+  }
+};
+
+}  // namespace
+
+TEST(HttpServerLimits, BodyBytesInFlightAreBoundedWith429) {
+  Gate gate;
+  RefusalLog refusals;
+  HttpServerOptions opt;
+  opt.max_inflight_body_bytes = 1000;
+  opt.on_refused = [&](std::string_view r) { refusals.add(r); };
+  auto s = startServer(opt, [&](const HttpRequest& q, HttpResponse& r) { gate.handle(q, r); });
+  const uint16_t port = s->port();
+  auto held = std::async(std::launch::async, [port] {
+    Client c(port);
+    return static_cast<int>(c.request(bhttp::verb::post, "/block", std::string(800, 'a')).result_int());
+  });
+  while (gate.inside == 0) std::this_thread::sleep_for(2ms);
+  EXPECT_EQ(s->inflightBodyBytes(), 800u);
+  {  // 800 + 500 > 1000: refused before the body is read
+    Client c(port);
+    auto r = c.request(bhttp::verb::post, "/size", std::string(500, 'b'));
+    EXPECT_EQ(r.result_int(), 429);
+    EXPECT_EQ(r[bhttp::field::retry_after], "1");
+    EXPECT_NE(r.body().find("retry later"), std::string::npos) << r.body();
+    EXPECT_FALSE(r.keep_alive());
+  }
+  {  // chunked: refused once the received part passes the bound
+    Client c(port);
+    std::string req = "POST /size HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 2; ++i) req += "200\r\n" + std::string(512, 'c') + "\r\n";
+    req += "0\r\n\r\n";
+    c.writeRaw(req);
+    EXPECT_EQ(c.read().result_int(), 429);
+  }
+  {  // a small body still fits
+    Client c(port);
+    EXPECT_EQ(c.request(bhttp::verb::post, "/size", std::string(100, 'd')).result_int(), 200);
+  }
+  gate.open = true;
+  EXPECT_EQ(held.get(), 200);
+  EXPECT_EQ(refusals.count("body_bytes"), 2);
+  for (int i = 0; i < 200 && s->inflightBodyBytes() != 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(s->inflightBodyBytes(), 0u);
+  {  // released: the same body is taken now; one body larger than the whole bound is taken alone
+    Client c(port);
+    EXPECT_EQ(c.request(bhttp::verb::post, "/size", std::string(500, 'b')).result_int(), 200);
+    EXPECT_EQ(c.request(bhttp::verb::post, "/size", std::string(5000, 'b')).result_int(), 200);
+  }
+}
+
+TEST(HttpServerLimits, TrickledBodyIsCutByMinimumRate) {
+  RefusalLog refusals;
+  HttpServerOptions opt;
+  opt.min_body_bytes_per_second = 1000;
+  opt.min_rate_grace = 1s;
+  opt.on_refused = [&](std::string_view r) { refusals.add(r); };
+  auto s = startServer(opt);
+  Client c(s->port());
+  c.writeRaw("POST /size HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n");
+  auto t0 = std::chrono::steady_clock::now();
+  // One byte every 200 ms: never silent for long, but far below 1000 B/s.
+  bool closed = false;
+  for (int i = 0; i < 60 && !closed; ++i) {
+    beast::error_code ec;
+    asio::write(c.stream.socket(), asio::buffer("x", 1), ec);
+    if (ec) closed = true;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(closed || c.closedByPeer());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 8s);
+  EXPECT_EQ(refusals.count("slow_body"), 1);
+  Client ok(s->port());  // a normal request is unaffected
+  EXPECT_EQ(ok.request(bhttp::verb::post, "/size", std::string(100000, 'a')).result_int(), 200);
+}
+
+TEST(HttpServerLimits, WholeBodyDeadline) {
+  RefusalLog refusals;
+  HttpServerOptions opt;
+  opt.min_body_bytes_per_second = 0;  // only the deadline applies
+  opt.body_deadline = 2s;
+  opt.on_refused = [&](std::string_view r) { refusals.add(r); };
+  auto s = startServer(opt);
+  Client c(s->port());
+  c.writeRaw("POST /size HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+  auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 60 && !closed; ++i) {  // the per-chunk silence timeout (60 s) would never fire
+    beast::error_code ec;
+    asio::write(c.stream.socket(), asio::buffer("x", 1), ec);
+    if (ec) closed = true;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(closed || c.closedByPeer());
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GT(waited, 1500ms);
+  EXPECT_LT(waited, 10s);
+  EXPECT_EQ(refusals.count("slow_body"), 1);
+}
+
+TEST(HttpServerLimits, StopWithGraceClosesConnectionsStillBusy) {
+  std::atomic<bool> entered{false};
+  auto s = startServer({}, [&](const HttpRequest& q, HttpResponse& r) {
+    entered = true;
+    std::this_thread::sleep_for(q.path == "/slow" ? 3s : 100ms);
+    r.body = "{}";
+  });
+  const uint16_t port = s->port();
+  auto fast = std::async(std::launch::async, [port] {
+    Client c(port);
+    return static_cast<int>(c.request(bhttp::verb::post, "/fast", "x").result_int());
+  });
+  auto slow = std::async(std::launch::async, [port] {
+    Client c(port);
+    c.writeRaw("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx");
+    return c.readAll();
+  });
+  while (!entered) std::this_thread::sleep_for(5ms);
+  std::this_thread::sleep_for(50ms);
+  s->stop(500ms);
+  EXPECT_EQ(fast.get(), 200);   // finished within the grace period
+  EXPECT_EQ(slow.get(), "");    // still busy after it: closed without a response
 }

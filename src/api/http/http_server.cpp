@@ -4,9 +4,11 @@
 // own strand; the handler is called inline on the io thread that resumed the coroutine. A blocking
 // handler therefore occupies one worker thread; the other workers keep serving other connections.
 //
-// Per connection: read header (idle timeout) -> optional "100 Continue" -> read body in 64 KiB steps
-// (per-step read timeout, so slow but progressing uploads are fine and stalled ones are dropped) ->
-// handler -> write response (write timeout) -> loop while keep-alive.
+// Per connection: read header (idle timeout for the whole header) -> reserve the body's bytes in the
+// server-wide budget (429 past it) -> optional "100 Continue" -> read body in 64 KiB steps (each step
+// bounded by a silence timeout, the whole-body deadline and the minimum average rate, so a body
+// trickled a byte at a time cannot hold a connection) -> handler -> release the body -> write
+// response (write timeout) -> loop while keep-alive.
 #include "api/http/http_server.h"
 
 #include <spdlog/spdlog.h>
@@ -21,7 +23,11 @@
 #include <exception>
 #include <list>
 #include <mutex>
+#include <sys/socket.h>
 #include <thread>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace ovms::http {
 
@@ -39,6 +45,9 @@ constexpr std::chrono::seconds kReadTimeout{60};   // max silence while a reques
 constexpr std::chrono::seconds kWriteTimeout{60};  // max time to write one response
 constexpr std::chrono::seconds kLingerTimeout{2};  // drain time after an error response + close
 constexpr std::size_t kLingerMaxBytes = 16u << 20;
+// After a body at least this large is released and no other large body is held, free memory is
+// handed back to the OS (glibc keeps freed large-request buffers in its arenas otherwise).
+constexpr std::size_t kTrimAfterBodyBytes = 1u << 20;
 
 std::shared_ptr<spdlog::logger> logger() {
   auto l = spdlog::get("serving");
@@ -81,6 +90,9 @@ struct SessionCtl {
   beast::tcp_stream* stream = nullptr;
   SessionState state = SessionState::kStarting;
   std::list<std::shared_ptr<SessionCtl>>::iterator self;
+  // The socket's descriptor while the session owns it (-1 after); guarded by Impl::sessions_mu.
+  // stop(grace) shuts busy connections down through it: the strand is occupied by the handler.
+  int fd = -1;
 };
 
 }  // namespace
@@ -107,11 +119,50 @@ struct HttpServer::Impl {
   std::mutex sessions_mu;
   std::list<std::shared_ptr<SessionCtl>> sessions;
 
+  std::atomic<uint64_t> inflight_body_bytes{0};
+  std::atomic<bool> trimming{false};
+
+  // Adds `n` bytes to the body budget; false (nothing added) when that would pass the bound. A body
+  // larger than the whole bound is still taken when nothing else is held (it could never fit).
+  bool reserveBody(uint64_t n) {
+    if (opt.max_inflight_body_bytes == 0 || n == 0) {
+      inflight_body_bytes.fetch_add(n);
+      return true;
+    }
+    uint64_t cur = inflight_body_bytes.load();
+    do {
+      if (cur != 0 && cur + n > opt.max_inflight_body_bytes) return false;
+    } while (!inflight_body_bytes.compare_exchange_weak(cur, cur + n));
+    return true;
+  }
+  void releaseBody(uint64_t n) {
+    if (n == 0) return;
+    uint64_t left = inflight_body_bytes.fetch_sub(n) - n;
+#if defined(__GLIBC__)
+    // Not only when nothing is held: under steady traffic some small body almost always is.
+    if (n >= kTrimAfterBodyBytes && left < kTrimAfterBodyBytes && !trimming.exchange(true)) {
+      malloc_trim(0);
+      trimming.store(false);
+    }
+#else
+    (void)left;
+#endif
+  }
+  void refused(std::string_view reason) {
+    if (opt.on_refused) {
+      try {
+        opt.on_refused(reason);
+      } catch (...) {
+      }
+    }
+  }
+
   bool bindAll(std::string* error);
   asio::awaitable<void> listen(tcp::acceptor* acceptor);
   asio::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<SessionCtl> ctl);
   asio::awaitable<void> sendErrorAndLinger(beast::tcp_stream& stream, beast::flat_buffer& buf, SessionCtl& ctl,
-                                           unsigned version, bhttp::status status, std::string_view message);
+                                           unsigned version, bhttp::status status, std::string_view message,
+                                           std::string_view retry_after = {});
   void unregister(const std::shared_ptr<SessionCtl>& ctl) {
     std::lock_guard lk(sessions_mu);
     sessions.erase(ctl->self);
@@ -145,10 +196,12 @@ void buildResponse(bhttp::response<bhttp::string_body>& res, HttpResponse& r, un
 
 asio::awaitable<void> HttpServer::Impl::sendErrorAndLinger(beast::tcp_stream& stream, beast::flat_buffer& buf,
                                                            SessionCtl& ctl, unsigned version,
-                                                           bhttp::status status, std::string_view message) {
+                                                           bhttp::status status, std::string_view message,
+                                                           std::string_view retry_after) {
   ctl.state = SessionState::kBusy;
   bhttp::response<bhttp::string_body> res{status, version == 10 ? 10u : 11u};
   res.set(bhttp::field::content_type, "application/json");
+  if (!retry_after.empty()) res.set(bhttp::field::retry_after, retry_after);
   res.body() = "{\"error\":\"" + std::string(message) + "\"}";
   res.keep_alive(false);
   res.prepare_payload();
@@ -184,6 +237,10 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
 
   beast::flat_buffer buf;
   buf.reserve(kInitialReadBuffer);
+  {
+    std::lock_guard lk(sessions_mu);
+    ctl->fd = stream.socket().native_handle();
+  }
 
   for (;;) {
     if (stopping.load()) break;
@@ -209,6 +266,31 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
       }
     }
 
+    // Body bytes this request holds in the budget, released once its response is written.
+    struct Reservation {
+      Impl* self;
+      uint64_t bytes = 0;
+      void release() {
+        self->releaseBody(bytes);
+        bytes = 0;
+      }
+      ~Reservation() { release(); }
+    } reservation{this};
+    auto refuseOverBudget = [&]() -> asio::awaitable<void> {
+      refused("body_bytes");
+      logger()->warn("REST request refused: request bodies in flight would exceed {} bytes",
+                     opt.max_inflight_body_bytes);
+      co_await sendErrorAndLinger(stream, buf, *ctl, parser.get().version(), bhttp::status::too_many_requests,
+                                  "Too many request bytes in flight; retry later", "1");
+    };
+    if (auto declared = parser.content_length(); declared && *declared > 0) {
+      if (!reserveBody(*declared)) {
+        co_await refuseOverBudget();
+        break;
+      }
+      reservation.bytes = *declared;
+    }
+
     if (!parser.is_done()) {
       const auto& h = parser.get();
       if (h.version() >= 11) {
@@ -226,17 +308,50 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
         }
       }
       beast::error_code ec;
+      bool over_budget = false;
+      const auto body_start = std::chrono::steady_clock::now();
+      const auto body_deadline = opt.body_deadline.count() > 0 ? body_start + opt.body_deadline
+                                                               : std::chrono::steady_clock::time_point::max();
+      uint64_t received = 0;
       while (!parser.is_done()) {
         if (stopping.load()) {
           ec = asio::error::operation_aborted;
           break;
         }
-        stream.expires_after(kReadTimeout);  // inactivity timeout: reset after every chunk
+        // Silence timeout, whole-body deadline, and the time by which the bytes received so far
+        // fall below the minimum average rate: whichever comes first closes the connection.
+        auto expiry = std::min(std::chrono::steady_clock::now() + kReadTimeout, body_deadline);
+        if (opt.min_body_bytes_per_second > 0) {
+          auto allowed = opt.min_rate_grace + std::chrono::milliseconds(received * 1000 / opt.min_body_bytes_per_second);
+          expiry = std::min(expiry, body_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(allowed));
+        }
+        stream.expires_at(expiry);
         auto [rec, n] = co_await bhttp::async_read_some(stream, buf, parser, kTok);
+        received += n;
         if (rec) {
           ec = rec;
           break;
         }
+        if (!parser.content_length()) {  // chunked: the budget grows with the body
+          uint64_t size = parser.get().body().size();
+          if (size > reservation.bytes) {
+            if (!reserveBody(size - reservation.bytes)) {
+              over_budget = true;
+              break;
+            }
+            reservation.bytes = size;
+          }
+        }
+      }
+      if (over_budget) {
+        co_await refuseOverBudget();
+        break;
+      }
+      if (ec == beast::error::timeout) {
+        refused("slow_body");
+        logger()->warn("REST request body not received in time ({} bytes in {} ms); connection closed", received,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - body_start).count());
+        break;
       }
       if (ec) {
         unsigned version = parser.get().version();
@@ -276,6 +391,7 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
     HttpResponse resp;
     try {
       handler(req, resp);
+      std::string().swap(req.body);  // the body's memory goes back before the response is written
     } catch (const std::exception& e) {
       logger()->error("REST handler threw for {} {}: {}", req.method, req.path, e.what());
       resp = HttpResponse{};
@@ -287,6 +403,7 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
       resp.status = 500;
       resp.body = "{\"error\":\"Internal server error\"}";
     }
+    std::string().swap(req.body);
     if (stopping.load()) keep_alive = false;
 
     bhttp::response<bhttp::string_body> res;
@@ -312,9 +429,18 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
       auto [ec, n] = co_await bhttp::async_write(stream, res, kTok);
       wec = ec;
     }
+    // The request's bytes count until its response is written; its memory goes back with it
+    // (releasing a large body may trim the heap, which must come after the response is freed too).
+    std::string().swap(res.body());
+    std::string().swap(resp.body);
+    reservation.release();
     if (wec || !keep_alive) break;
   }
 
+  {
+    std::lock_guard lk(sessions_mu);
+    ctl->fd = -1;
+  }
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream.socket().close(ignored);
@@ -506,7 +632,11 @@ bool HttpServer::start(std::string* error) {
   return false;
 }
 
-void HttpServer::stop() {
+uint64_t HttpServer::inflightBodyBytes() const { return impl_->inflight_body_bytes.load(); }
+
+void HttpServer::stop() { stop(std::chrono::milliseconds::max()); }
+
+void HttpServer::stop(std::chrono::milliseconds grace) {
   auto& s = *impl_;
   std::lock_guard lk(s.lifecycle_mu);
   if (!s.running) return;
@@ -526,6 +656,24 @@ void HttpServer::stop() {
         // Sessions check `stopping` before starting any read, so cancelling the pending one suffices.
         if (ctl->stream && ctl->state == SessionState::kReading) ctl->stream->cancel();
       });
+  }
+  if (grace != std::chrono::milliseconds::max()) {
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    for (;;) {
+      {
+        std::lock_guard sl(s.sessions_mu);
+        if (s.sessions.empty()) break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        std::lock_guard sl(s.sessions_mu);
+        logger()->warn("REST server: {} connection(s) still busy after the {} ms grace period; closing them",
+                       s.sessions.size(), grace.count());
+        for (auto& ctl : s.sessions)
+          if (ctl->fd >= 0) ::shutdown(ctl->fd, SHUT_RDWR);  // the pending or next write fails; the session ends
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
   const auto self = std::this_thread::get_id();
   bool detached = false;

@@ -37,6 +37,17 @@ struct HttpServerOptions {
   unsigned workers = 2;                    // threads that run handlers (OVMS --rest_workers)
   uint64_t max_body_bytes = 1ull << 30;    // 1 GiB, as OVMS
   std::chrono::seconds idle_timeout{60};   // keep-alive connections idle longer than this are closed
+  // Bytes of request bodies held at once by all connections (declared Content-Length, or received so
+  // far for chunked bodies), until their responses are written. Past it: 429 + Retry-After. 0 = no bound.
+  uint64_t max_inflight_body_bytes = 0;
+  // A request body must arrive completely within this much time of its header; 0 = no deadline.
+  std::chrono::seconds body_deadline{300};
+  // After `min_rate_grace`, a body must average at least this many bytes per second; 0 = no minimum.
+  uint64_t min_body_bytes_per_second = 1024;
+  std::chrono::seconds min_rate_grace{10};
+  // Called (on an I/O thread) for every request refused by the limits above: "body_bytes" (429),
+  // "slow_body" (closed: deadline or minimum rate missed).
+  std::function<void(std::string_view reason)> on_refused;
 };
 
 class HttpServer {
@@ -52,6 +63,11 @@ class HttpServer {
   // Graceful: stop accepting new connections, let requests already being handled finish and their
   // responses be written, then close connections and join threads. Idempotent.
   void stop();
+  // As stop(), but gives requests already being handled at most `grace` to finish; connections still
+  // busy after that are closed (a handler still running is left to finish on its own thread).
+  void stop(std::chrono::milliseconds grace);
+  // Bytes of request bodies currently held (see max_inflight_body_bytes).
+  uint64_t inflightBodyBytes() const;
 
   struct Impl;
 

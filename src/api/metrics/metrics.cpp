@@ -194,6 +194,20 @@ std::string ServerMetrics::render(const serving::ModelManager& manager) {
   return serializer.Serialize(registry_->Collect());
 }
 
+void ServerMetrics::onRequestRefused(Interface interface, const std::string& reason) {
+  if (!config_.enabled) return;
+  std::lock_guard lock(refused_mutex_);
+  if (!refused_)
+    refused_ = &prometheus::BuildCounter()
+                    .Name("ovms_requests_refused")
+                    .Help("Number of requests refused by a server limit before they reached a model.")
+                    .Register(*registry_);
+  auto& counter = refused_series_[{static_cast<int>(interface), reason}];
+  if (!counter)
+    counter = &refused_->Add({{"interface", interface == Interface::GRPC ? "gRPC" : "REST"}, {"reason", reason}});
+  counter->Increment();
+}
+
 void install(std::shared_ptr<ServerMetrics> metrics) {
   g_instance = std::move(metrics);
   g_instance_ptr = g_instance.get();

@@ -79,6 +79,9 @@ class ServerMetrics {
   const VersionSeries* findAny(const std::string& name) const;
   // Prometheus text exposition (format 0.0.4). Refreshes ovms_infer_req_active from `manager` first.
   std::string render(const serving::ModelManager& manager);
+  // A request refused by a server-wide limit before it reached a model (issue 9; not an OVMS
+  // family): ovms_requests_refused{interface, reason}. The family appears with the first refusal.
+  void onRequestRefused(Interface interface, const std::string& reason);
 
  private:
   MetricsConfig config_;
@@ -92,6 +95,9 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>* current_requests_ = nullptr;
   prometheus::Family<prometheus::Gauge>* queue_size_ = nullptr;
   prometheus::Family<prometheus::Gauge>* active_ = nullptr;
+  std::mutex refused_mutex_;  // guards refused_ and refused_series_
+  prometheus::Family<prometheus::Counter>* refused_ = nullptr;
+  std::map<std::pair<int, std::string>, prometheus::Counter*> refused_series_;
   mutable std::mutex mutex_;  // guards series_
   std::map<std::pair<std::string, int64_t>, std::unique_ptr<VersionSeries>> series_;
 };

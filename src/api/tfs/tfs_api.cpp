@@ -12,7 +12,10 @@ void fillVersionStatus(const serving::ModelVersion& mv, ts::ModelVersionStatus* 
   s->set_state(static_cast<ts::ModelVersionStatus::State>(mv.state()));
   auto e = mv.error();
   s->mutable_status()->set_error_code(static_cast<tensorflow::error::Code>(e));
-  s->mutable_status()->set_error_message(serving::versionErrorName(e));
+  // OVMS writes only the code's name; a failed load also says why (issue 9: "UNKNOWN: <reason>").
+  std::string reason = e == serving::VersionError::OK ? std::string() : mv.errorMessage();
+  s->mutable_status()->set_error_message(reason.empty() ? std::string(serving::versionErrorName(e))
+                                                        : std::string(serving::versionErrorName(e)) + ": " + reason);
 }
 
 void fillTensorInfos(const std::vector<engine::TensorInfo>& infos,
