@@ -18,6 +18,8 @@ target_include_directories(ovms_storage PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 add_library(ovms_serving STATIC serving/model_config.cpp serving/config_file.cpp serving/servable.cpp serving/model.cpp serving/model_manager.cpp serving/shape_config.cpp)
 target_link_libraries(ovms_serving PUBLIC ovms_engine ovms_storage ovms_logging nlohmann_json::nlohmann_json)
 target_compile_definitions(ovms_serving PRIVATE OVMS_HAVE_IR=1)
+include(${CMAKE_CURRENT_LIST_DIR}/serving/pipeline/pipeline.cmake)  # DAG pipelines (§9)
+include(${CMAKE_CURRENT_LIST_DIR}/custom_nodes/custom_nodes.cmake)  # example custom node libraries
 
 foreach(fragment serving/cli.cmake api/tfs/codec.cmake api/image/image.cmake)
   if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${fragment})
