@@ -179,7 +179,7 @@ Status ModelManager::revalidatePipelinesLocked() {
   for (const auto& pc : active_pipelines_) {
     std::shared_ptr<pipeline::PipelineDefinition> def;
     if (!findPipeline(pc.name, &def).ok()) continue;
-    Status st = def->reload(pc, *this, node_libraries_, active_.count(pc.name) > 0);
+    Status st = def->reload(pc, *this, node_libraries_, active_.count(pc.name) > 0, false);
     if (!st.ok() && first.ok()) first = st;
   }
   return first;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "api/image/binary_input.h"
@@ -37,12 +38,14 @@ bool fixturesPresent() {
     }                                                                                                   \
   } while (0)
 
-// The config of docs/pipelines.md (paths filled in).
-std::string faceConfig() {
+// The config of docs/pipelines.md (paths filled in). `nhwc`: the variant for JPEG clients, whose
+// images arrive as NHWC (the docs' config); otherwise the pipeline takes NCHW tensors.
+std::string faceConfig(bool nhwc) {
   std::ostringstream c;
   c << R"({
   "model_config_list": [
-    {"config": {"name": "face_detection", "base_path": ")" << (kFixtures / "omz-ir" / "face-detection-retail-0004").string() << R"("}},
+    {"config": {"name": "face_detection", "base_path": ")" << (kFixtures / "omz-ir" / "face-detection-retail-0004").string() << R"(")"
+    << (nhwc ? R"(, "layout": {"data": "NHWC:NCHW"})" : "") << R"(}},
     {"config": {"name": "age_gender", "base_path": ")" << (kFixtures / "omz-ir" / "age-gender-recognition-retail-0013").string() << R"("}}
   ],
   "custom_node_library_config_list": [
@@ -62,7 +65,8 @@ std::string faceConfig() {
                    {"data_item": "coordinates", "alias": "face_coordinates"},
                    {"data_item": "confidences", "alias": "confidence_levels"}],
        "params": {"target_image_width": "62", "target_image_height": "62",
-                  "confidence_threshold": "0.7", "max_output_batch": "100"},
+                  "confidence_threshold": "0.7", "max_output_batch": "100",
+                  "original_image_layout": ")" << (nhwc ? "NHWC" : "NCHW") << R"("},
        "demultiply_count": 0},
       {"name": "age_gender_node", "type": "DL model", "model_name": "age_gender",
        "inputs": [{"data": {"node_name": "crop_node", "data_item": "face_images"}}],
@@ -77,8 +81,8 @@ std::string faceConfig() {
   return c.str();
 }
 
-// JPEG -> BGR -> (optionally tiled `tiles` times side by side) -> 300x300 -> NCHW FP32 0..255.
-std::vector<float> loadImage(int tiles) {
+// JPEG -> BGR -> (optionally tiled `tiles` times side by side) -> 300x300 -> NCHW (or NHWC) FP32 0..255.
+std::vector<float> loadImage(int tiles, bool nhwc = false) {
   std::ifstream f(kFixtures / "images" / "messi5.jpg", std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   api::image::Image img;
@@ -94,6 +98,7 @@ std::vector<float> loadImage(int tiles) {
   api::image::Image small;
   EXPECT_TRUE(api::image::resizeImage(tiled, 300, 300, &small));
   std::vector<float> nchw(3 * 300 * 300);
+  if (nhwc) return std::vector<float>(small.data.begin(), small.data.end());
   for (int c = 0; c < 3; ++c)
     for (int y = 0; y < 300; ++y)
       for (int x = 0; x < 300; ++x) nchw[(c * 300 + y) * 300 + x] = small.data[(y * 300 + x) * 3 + c];
@@ -110,20 +115,20 @@ class FacePipelineTest : public ::testing::Test {
     manager_.reset();
     fs::remove_all(dir_);
   }
-  void start() {
-    std::ofstream(dir_ / "config.json") << faceConfig();
+  void start(bool nhwc = false) {
+    std::ofstream(dir_ / "config.json") << faceConfig(nhwc);
     manager_ = std::make_unique<ModelManager>();
     ASSERT_TRUE(manager_->startFromConfigFile((dir_ / "config.json").string()).ok());
     ASSERT_TRUE(manager_->findPipeline("find_face_age_gender", &def_).ok());
     ASSERT_EQ(def_->state(), PipelineState::AVAILABLE) << def_->validationStatus().message();
     ASSERT_TRUE(def_->acquire(&plan_).ok());
   }
-  Status run(const std::vector<float>& image, InferenceResponse* resp) {
+  Status run(const std::vector<float>& image, InferenceResponse* resp, bool nhwc = false) {
     InferenceRequest req;
     InferenceInput in;
     in.name = "image";
     in.tensor.precision = engine::Precision::FP32;
-    in.tensor.shape = {1, 3, 300, 300};
+    in.tensor.shape = nhwc ? engine::Shape{1, 300, 300, 3} : engine::Shape{1, 3, 300, 300};
     in.tensor.data = image.data();
     in.tensor.bytes = image.size() * sizeof(float);
     req.inputs.push_back(std::move(in));
@@ -169,6 +174,7 @@ TEST_F(FacePipelineTest, MessiHasOneFaceWithPlausibleAgeAndGender) {
   ASSERT_EQ(coords.shape, (engine::Shape{1, 1, 4}));
   float years = static_cast<const float*>(age.data)[0] * 100.0f;
   const float* prob = static_cast<const float*>(gender.data);  // [female, male]
+  std::cout << "messi5.jpg: age " << years << ", female " << prob[0] << ", male " << prob[1] << std::endl;
   EXPECT_GT(years, 15.0f);
   EXPECT_LT(years, 45.0f);
   EXPECT_GT(prob[1], 0.5f) << "female " << prob[0] << " male " << prob[1];
@@ -198,6 +204,24 @@ TEST_F(FacePipelineTest, SeveralFacesAreDemultiplexedAndGathered) {
     EXPECT_GT(years, 15.0f);
     EXPECT_LT(years, 45.0f);
   }
+}
+
+TEST_F(FacePipelineTest, NhwcVariantForJpegClients) {
+  REQUIRE_FIXTURES();
+  start(true);
+  ASSERT_EQ(plan_->inputs()[0].shape, (engine::Shape{1, 300, 300, 3}));
+  ASSERT_EQ(plan_->inputLayouts()[0], "NHWC");
+  InferenceResponse resp;
+  Status st = run(loadImage(1, true), &resp, true);
+  ASSERT_TRUE(st.ok()) << st.message();
+  const auto& age = output(resp, "age");
+  ASSERT_EQ(age.shape, (engine::Shape{1, 1, 1, 1, 1}));
+  float years = static_cast<const float*>(age.data)[0] * 100.0f;
+  const float* prob = static_cast<const float*>(output(resp, "gender").data);
+  std::cout << "messi5.jpg (NHWC): age " << years << ", male " << prob[1] << std::endl;
+  EXPECT_GT(years, 15.0f);
+  EXPECT_LT(years, 45.0f);
+  EXPECT_GT(prob[1], 0.5f);
 }
 
 TEST_F(FacePipelineTest, NoFaceAbortsWithNoContent) {

@@ -3,7 +3,8 @@
 // Input and output names and params follow OVMS's model_zoo_intel_object_detection node, so its
 // demo configs carry over.
 //
-//   input  "image"       FP32 [1, 3, H, W]   (NCHW, the picture the detector saw)
+//   input  "image"       FP32 [1, 3, H, W]   (NCHW, the picture the detector saw), or [1, H, W, 3]
+//                                          with original_image_layout "NHWC" (e.g. a decoded JPEG)
 //   input  "detection"   FP32 [1, 1, K, 7]   rows [image_id, label, confidence, x_min, y_min,
 //                                              x_max, y_max], coordinates normalized to 0..1;
 //                                              a row with image_id < 0 ends the list
@@ -11,13 +12,15 @@
 //   output "coordinates" FP32 [N, 1, 4]   (x_min, y_min, x_max, y_max, normalized)
 //   output "confidences" FP32 [N, 1, 1]
 //   params "target_image_width", "target_image_height" (required, > 0), "confidence_threshold"
-//          (default 0.5), "max_output_batch" (default 100).
+//          (default 0.5), "max_output_batch" (default 100), "original_image_layout" ("NCHW", the
+//          default, or "NHWC"). Crops are always NCHW.
 // N is the number of boxes with confidence above the threshold (at most max_output_batch); it may
 // be 0, which a dynamic demultiplexer reports as "no content".
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "node_utils.h"
@@ -30,17 +33,19 @@ struct Settings {
   int64_t width = 0, height = 0;
   float threshold = 0.5f;
   int64_t max_batch = 100;
+  bool nhwc = false;  // layout of the input image
 };
 
-// Bilinear sample of channel plane `plane` (h x w) at (y, x) in source pixel coordinates.
-float sample(const float* plane, int64_t h, int64_t w, float y, float x) {
+// Bilinear sample of one channel at (y, x) in source pixel coordinates; element (y, x) of the
+// channel is plane[y * row + x * col].
+float sample(const float* plane, int64_t h, int64_t w, int64_t row, int64_t col, float y, float x) {
   y = std::clamp(y, 0.0f, static_cast<float>(h - 1));
   x = std::clamp(x, 0.0f, static_cast<float>(w - 1));
   auto y0 = static_cast<int64_t>(std::floor(y)), x0 = static_cast<int64_t>(std::floor(x));
   int64_t y1 = std::min(y0 + 1, h - 1), x1 = std::min(x0 + 1, w - 1);
   float fy = y - static_cast<float>(y0), fx = x - static_cast<float>(x0);
-  float top = plane[y0 * w + x0] * (1 - fx) + plane[y0 * w + x1] * fx;
-  float bottom = plane[y1 * w + x0] * (1 - fx) + plane[y1 * w + x1] * fx;
+  float top = plane[y0 * row + x0 * col] * (1 - fx) + plane[y0 * row + x1 * col] * fx;
+  float bottom = plane[y1 * row + x0 * col] * (1 - fx) + plane[y1 * row + x1 * col] * fx;
   return top * (1 - fy) + bottom * fy;
 }
 
@@ -64,7 +69,9 @@ OVMS_CUSTOM_NODE_EXPORT int initialize(void** manager, const CustomNodeParam* pa
             toInt(param(params, paramsCount, "target_image_height", ""), &s->height) &&
             toFloat(param(params, paramsCount, "confidence_threshold", "0.5"), &s->threshold) &&
             toInt(param(params, paramsCount, "max_output_batch", "100"), &s->max_batch);
-  if (!ok || s->width <= 0 || s->height <= 0 || s->max_batch <= 0 || s->width > 8192 || s->height > 8192) {
+  std::string layout = param(params, paramsCount, "original_image_layout", "NCHW");
+  s->nhwc = layout == "NHWC";
+  if (!ok || (layout != "NCHW" && layout != "NHWC") || s->width <= 0 || s->height <= 0 || s->max_batch <= 0 || s->width > 8192 || s->height > 8192) {
     delete s;
     return 2;
   }
@@ -83,9 +90,11 @@ OVMS_CUSTOM_NODE_EXPORT int execute(const CustomNodeTensor* inputs, int inputsCo
   const CustomNodeTensor* image = findInput(inputs, inputsCount, "image");
   const CustomNodeTensor* det = findInput(inputs, inputsCount, "detection");
   if (!s || !image || !det) return 1;
-  if (image->precision != FP32 || image->dimsCount != 4 || image->dims[0] != 1 || image->dims[1] != 3) return 2;
+  if (image->precision != FP32 || image->dimsCount != 4 || image->dims[0] != 1 || image->dims[s->nhwc ? 3 : 1] != 3)
+    return 2;
   if (det->precision != FP32 || det->dimsCount != 4 || det->dims[3] != 7) return 3;
-  const int64_t h = static_cast<int64_t>(image->dims[2]), w = static_cast<int64_t>(image->dims[3]);
+  const int64_t h = static_cast<int64_t>(image->dims[s->nhwc ? 1 : 2]);
+  const int64_t w = static_cast<int64_t>(image->dims[s->nhwc ? 2 : 3]);
   if (h <= 0 || w <= 0 || image->dataBytes != static_cast<uint64_t>(3 * h * w) * sizeof(float)) return 4;
   const uint64_t rows = det->dims[0] * det->dims[1] * det->dims[2];
   if (det->dataBytes != rows * 7 * sizeof(float)) return 5;
@@ -135,13 +144,15 @@ OVMS_CUSTOM_NODE_EXPORT int execute(const CustomNodeTensor* inputs, int inputsCo
     float px0 = x0 * static_cast<float>(w), py0 = y0 * static_cast<float>(h);
     float bw = (x1 - x0) * static_cast<float>(w), bh = (y1 - y0) * static_cast<float>(h);
     for (int64_t c = 0; c < 3; ++c) {
-      const float* plane = img + c * h * w;
+      // NCHW: planes of h x w; NHWC: interleaved pixels of 3 values.
+      const float* plane = s->nhwc ? img + c : img + c * h * w;
+      const int64_t row = s->nhwc ? w * 3 : w, col = s->nhwc ? 3 : 1;
       float* dst = crops + b * crop_elems + static_cast<uint64_t>(c * s->width * s->height);
       for (int64_t ty = 0; ty < s->height; ++ty) {
         float sy = py0 + (static_cast<float>(ty) + 0.5f) * bh / static_cast<float>(s->height) - 0.5f;
         for (int64_t tx = 0; tx < s->width; ++tx) {
           float sx = px0 + (static_cast<float>(tx) + 0.5f) * bw / static_cast<float>(s->width) - 0.5f;
-          dst[ty * s->width + tx] = sample(plane, h, w, sy, sx);
+          dst[ty * s->width + tx] = sample(plane, h, w, row, col, sy, sx);
         }
       }
     }
@@ -152,10 +163,12 @@ OVMS_CUSTOM_NODE_EXPORT int execute(const CustomNodeTensor* inputs, int inputsCo
 }
 
 OVMS_CUSTOM_NODE_EXPORT int getInputsInfo(CustomNodeTensorInfo** info, int* infoCount, const CustomNodeParam*, int,
-                                          void*) {
+                                          void* manager) {
+  const auto* s = static_cast<const Settings*>(manager);
+  if (!s) return 1;
   auto* i = static_cast<CustomNodeTensorInfo*>(std::calloc(2, sizeof(CustomNodeTensorInfo)));
   if (!i) return 1;
-  i[0] = {"image", newDims({1, 3, 0, 0}), 4, FP32};
+  i[0] = {"image", s->nhwc ? newDims({1, 0, 0, 3}) : newDims({1, 3, 0, 0}), 4, FP32};
   i[1] = {"detection", newDims({1, 1, 0, 7}), 4, FP32};
   if (!i[0].dims || !i[1].dims) {
     std::free(i[0].dims);

@@ -162,6 +162,7 @@ struct Pipeline::Node {
   std::vector<size_t> stack;       // enclosing demultiplexers while this node runs (outermost first)
   size_t gather_levels = 0;        // levels of its sources' output stack it gathers
   std::map<std::string, TensorInfo> in_info, out_info;  // by real name (DL / custom)
+  std::map<std::string, std::string> in_layout;         // DL: client-side layout of each input
 
   bool isDemultiplexer() const { return demultiply.has_value(); }
   std::vector<size_t> outStack(size_t self) const {
@@ -194,17 +195,19 @@ class Builder {
   }
 
   // Pipeline signature (after build()).
-  Status signature(std::vector<TensorInfo>* inputs, std::vector<TensorInfo>* outputs) {
+  Status signature(std::vector<TensorInfo>* inputs, std::vector<TensorInfo>* outputs, std::vector<std::string>* layouts) {
     const Node& entry = *nodes.front();
     std::map<std::string, TensorInfo> merged;
     for (const auto& name : config_.inputs) {
       TensorInfo info{name, Precision::UNDEFINED, {}};
       bool known = false;
+      std::optional<std::string> layout;
       for (const auto& n : nodes) {
         if (n->kind != Node::Kind::DL && n->kind != Node::Kind::CUSTOM) continue;
         for (const auto& in : n->inputs) {
           if (in.source != 0 || in.alias != name) continue;
           TensorInfo t = n->in_info.at(in.name);
+          if (!layout && n->kind == Node::Kind::DL && n->in_layout.count(in.name)) layout = n->in_layout.at(in.name);
           if (!known) {
             info.precision = t.precision;
             info.shape = t.shape;
@@ -223,6 +226,7 @@ class Builder {
       if (known && entry.isDemultiplexer()) info.shape.insert(info.shape.begin(), *entry.demultiply);
       merged[name] = info;
       inputs->push_back(info);
+      layouts->push_back(layout.value_or("..."));
     }
     const Node& exit = *nodes.back();
     for (const auto& out : exit.inputs) {
@@ -303,7 +307,11 @@ class Builder {
                   n.model_name, n.model_version);
         st = StatusCode::PIPELINE_NODE_REFERING_TO_MISSING_MODEL;
       } else {
-        for (const auto& t : servable->inputs()) n.in_info[t.name] = t;
+        for (size_t i = 0; i < servable->inputs().size(); ++i) {
+          const auto& t = servable->inputs()[i];
+          n.in_info[t.name] = t;
+          if (i < servable->inputLayouts().size()) n.in_layout[t.name] = servable->inputLayouts()[i];
+        }
         for (const auto& t : servable->outputs()) n.out_info[t.name] = t;
         fingerprint.push_back(servable.get());
       }
@@ -610,7 +618,8 @@ Status Pipeline::build(const PipelineConfig& config, const ModelManager& models,
   Builder b(config, models, libraries);
   Status st = b.build();
   std::vector<TensorInfo> ins, outs;
-  if (st.ok()) st = b.signature(&ins, &outs);
+  std::vector<std::string> layouts;
+  if (st.ok()) st = b.signature(&ins, &outs, &layouts);
   if (fingerprint) *fingerprint = b.fingerprint;
   if (!st.ok()) return st;
   std::shared_ptr<Pipeline> p(new Pipeline());
@@ -619,6 +628,7 @@ Status Pipeline::build(const PipelineConfig& config, const ModelManager& models,
   p->nodes_ = std::move(b.nodes);
   p->inputs_ = std::move(ins);
   p->outputs_ = std::move(outs);
+  p->input_layouts_ = std::move(layouts);
   *out = std::move(p);
   return StatusCode::OK;
 }
@@ -1125,7 +1135,7 @@ PipelineConfig PipelineDefinition::config() const {
 }
 
 Status PipelineDefinition::reload(const PipelineConfig& config, const ModelManager& models,
-                                  const NodeLibraryRegistry& libraries, bool name_taken_by_model) {
+                                  const NodeLibraryRegistry& libraries, bool name_taken_by_model, bool retry_invalid) {
   {
     std::lock_guard lock(mutex_);
     if (name_taken_by_model) {
@@ -1137,9 +1147,11 @@ Status PipelineDefinition::reload(const PipelineConfig& config, const ModelManag
       fingerprint_.clear();
       return status_;
     }
-    if (state_ == PipelineState::AVAILABLE && config_ == config &&
+    // Nothing it depends on changed: keep the plan (or the failure; an invalid pipeline is retried
+    // on config reloads, and whenever one of its models or libraries changes).
+    if (state_ != PipelineState::RETIRED && config_ == config && (state_ == PipelineState::AVAILABLE || !retry_invalid) &&
         fingerprint_ == Pipeline::fingerprintOf(config, models, libraries))
-      return StatusCode::OK;
+      return status_;
   }
   // Taken before validating: a model reloaded meanwhile leaves a stale fingerprint, which makes
   // the next reload validate again.
@@ -1155,7 +1167,7 @@ Status PipelineDefinition::reload(const PipelineConfig& config, const ModelManag
     state_ = PipelineState::LOADING;
     status_ = st;
     plan_.reset();
-    fingerprint_.clear();
+    fingerprint_ = std::move(before);
     return st;
   }
   if (state_ != PipelineState::AVAILABLE)

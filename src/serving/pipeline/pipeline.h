@@ -49,6 +49,10 @@ class Pipeline {
   const std::string& name() const { return name_; }
   const std::vector<engine::TensorInfo>& inputs() const { return inputs_; }
   const std::vector<engine::TensorInfo>& outputs() const { return outputs_; }
+  // Layout of every input (same order as inputs()), as binary image inputs need it: the layout of
+  // the first model input it feeds (Servable::inputLayouts()), or "..." (unspecified) when it feeds
+  // only custom nodes or the response.
+  const std::vector<std::string>& inputLayouts() const { return input_layouts_; }
 
   // Checks the request against inputs(), runs every node (independent branches concurrently,
   // demultiplexed branches per shard) and fills the response with the pipeline outputs in config
@@ -67,6 +71,7 @@ class Pipeline {
   std::vector<std::unique_ptr<Node>> nodes_;  // [0] = request, back() = response; topological order
   std::vector<engine::TensorInfo> inputs_;
   std::vector<engine::TensorInfo> outputs_;
+  std::vector<std::string> input_layouts_;
 };
 
 enum class PipelineState { AVAILABLE, LOADING, RETIRED };
@@ -80,11 +85,12 @@ class PipelineDefinition {
   const std::string& name() const { return name_; }
   PipelineConfig config() const;
 
-  // (Re)validates with `config` when it, or what it was validated against, changed (or when it
-  // was invalid). A valid new plan replaces the old one atomically; in-flight requests finish on
-  // the old one. Returns the validation status.
+  // (Re)validates with `config` when it, or the model versions and libraries it was validated
+  // against, changed; with `retry_invalid` (config reloads) also when it is invalid. A valid new
+  // plan replaces the old one atomically; in-flight requests finish on the old one. Returns the
+  // validation status.
   Status reload(const PipelineConfig& config, const ModelManager& models, const NodeLibraryRegistry& libraries,
-                bool name_taken_by_model);
+                bool name_taken_by_model, bool retry_invalid = true);
   // Removed from config: END; requests get PIPELINE_DEFINITION_NOT_LOADED_ANYMORE.
   void retire();
 
