@@ -607,3 +607,74 @@ TEST_F(PipelineTest, ReloadUnderLoadFailsNoRequest) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(PipelineConfigParse, ListsDefaultsAndDuplicates) {
+  rapidjson::Document doc;
+  doc.Parse(R"({
+    "custom_node_library_config_list": [
+      {"name": "lib", "base_path": "libs/node.so"},
+      {"name": "lib", "base_path": "/other.so"},
+      {"name": "abs", "base_path": "/opt/node.so"}],
+    "pipeline_config_list": [
+      {"name": "p", "inputs": ["in"], "demultiply_count": 0,
+       "nodes": [{"name": "n", "type": "custom", "library_name": "lib", "params": {"k": "v"},
+                  "inputs": [{"x": {"node_name": "request", "data_item": "in"}}],
+                  "outputs": [{"data_item": "y", "alias": "why"}], "demultiply_count": 0, "gather_from_node": "g"},
+                 {"name": "m", "type": "DL model", "model_name": "model", "version": 3,
+                  "inputs": [{"x": {"node_name": "n", "data_item": "why"}}], "outputs": []}],
+       "outputs": [{"out": {"node_name": "m", "data_item": "y"}}]},
+      {"name": "p", "inputs": [], "nodes": [], "outputs": []}]
+  })");
+  ASSERT_FALSE(doc.HasParseError());
+  std::vector<PipelineConfig> pipelines;
+  std::vector<CustomNodeLibraryConfig> libraries;
+  parsePipelineSection(doc, "/etc/ovms", &pipelines, &libraries);
+  ASSERT_EQ(libraries.size(), 2u);  // the duplicate keeps the first definition
+  EXPECT_EQ(libraries[0].base_path, "/etc/ovms/libs/node.so");  // relative to the config directory
+  EXPECT_EQ(libraries[1].base_path, "/opt/node.so");
+  ASSERT_EQ(pipelines.size(), 1u);
+  const auto& p = pipelines[0];
+  EXPECT_EQ(p.demultiply_count, -1);  // 0 is read as dynamic
+  ASSERT_EQ(p.nodes.size(), 2u);
+  EXPECT_EQ(p.nodes[0].kind, NodeConfig::Kind::CUSTOM);
+  EXPECT_EQ(p.nodes[0].demultiply_count, -1);
+  EXPECT_EQ(p.nodes[0].gather_from_node, "g");
+  EXPECT_EQ(p.nodes[0].params.at("k"), "v");
+  EXPECT_EQ(p.nodes[0].outputs[0], (std::pair<std::string, std::string>{"why", "y"}));
+  EXPECT_EQ(p.nodes[1].kind, NodeConfig::Kind::DL_MODEL);
+  EXPECT_EQ(p.nodes[1].version, 3);
+  EXPECT_EQ(p.nodes[1].inputs[0], (Connection{"x", "n", "why"}));
+  EXPECT_EQ(p.outputs[0], (Connection{"out", "m", "y"}));
+}
+
+TEST(PipelineConfigParse, ConfigFileHandsPipelinesToTheManager) {
+  ConfigFileContent content;
+  Status st = parseConfigFile(R"({"model_config_list": [], "pipeline_config_list": [
+      {"name": "p", "inputs": ["a"], "nodes": [], "outputs": [{"o": {"node_name": "request", "data_item": "a"}}]}],
+      "custom_node_library_config_list": [{"name": "l", "base_path": "/x.so"}]})",
+                              "/tmp", &content);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_EQ(content.pipeline_configs.size(), 1u);
+  EXPECT_EQ(content.pipeline_configs[0].name, "p");
+  ASSERT_EQ(content.node_libraries.size(), 1u);
+  // An unknown node type is a schema error, as in OVMS.
+  st = parseConfigFile(R"({"model_config_list": [], "pipeline_config_list": [
+      {"name": "p", "inputs": ["a"], "outputs": [],
+       "nodes": [{"name": "n", "type": "Demultiplexer", "model_name": "m", "inputs": [], "outputs": []}]}]})",
+                       "/tmp", &content);
+  EXPECT_EQ(st.code(), StatusCode::JSON_INVALID);
+}
+
+TEST_F(PipelineTest, PipelineWithOnlyRequestToResponse) {
+  start(pipelineJson("identity", R"("in")", "", src("out", "request", "in")));
+  auto def = definition("identity");
+  ASSERT_EQ(def->state(), PipelineState::AVAILABLE) << def->validationStatus().message();
+  std::vector<float> data{1, 2};
+  InferenceResponse resp;
+  ASSERT_TRUE(infer("identity", request("in", data, {1, 2}), &resp).ok());
+  EXPECT_EQ(resp.outputs[0].tensor.data, static_cast<const void*>(data.data()));
+}
+
+}  // namespace

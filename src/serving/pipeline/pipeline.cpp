@@ -921,6 +921,9 @@ struct Pipeline::Run {
     }
     CustomNodeTensor* outs = nullptr;
     int count = 0;
+    // Custom nodes run in the server process: if one crashes, this is the last line in the log.
+    MODEL_LOG(debug, "Pipeline: {}; node: {}; session: {}; executing custom node library: {}", p.name_, n.name,
+              contextString(k.second), lib.name());
     int rc = lib.execute(tensors.empty() ? nullptr : tensors.data(), static_cast<int>(tensors.size()), &outs, &count,
                          res.paramsData(), res.paramsCount(), res.manager());
     if (rc != 0) {
