@@ -158,6 +158,8 @@ TEST_F(PipelineTest, ChainOfModelAndCustomNode) {
   start(chainPipeline());
   auto def = definition("chain");
   ASSERT_EQ(def->state(), PipelineState::AVAILABLE) << def->validationStatus().message();
+  EXPECT_EQ(def->versionState(), VersionState::AVAILABLE);
+  EXPECT_EQ(def->versionError(), VersionError::OK);
   std::shared_ptr<const Pipeline> plan;
   ASSERT_TRUE(def->acquire(&plan).ok());
   ASSERT_EQ(plan->inputs().size(), 1u);
@@ -490,6 +492,8 @@ TEST_F(PipelineTest, EveryValidationErrorHasItsStatus) {
     std::shared_ptr<PipelineDefinition> def;
     ASSERT_TRUE(manager_->findPipeline(name, &def).ok()) << cases[i].label;
     EXPECT_EQ(def->state(), PipelineState::LOADING) << cases[i].label;
+    EXPECT_EQ(def->versionState(), VersionState::LOADING) << cases[i].label;
+    EXPECT_EQ(def->versionError(), VersionError::FAILED_PRECONDITION) << cases[i].label;
     Status st = def->validationStatus();
     EXPECT_EQ(st.code(), cases[i].expected) << cases[i].label << ": " << st.message();
     EXPECT_EQ(st.message(), cases[i].text) << cases[i].label;
@@ -525,6 +529,8 @@ TEST_F(PipelineTest, RemovedPipelineIsRetired) {
   ASSERT_EQ(manager_->reloadConfigFile().code(), StatusCode::OK_RELOADED);
   auto def = definition("chain");
   EXPECT_EQ(def->state(), PipelineState::RETIRED);
+  EXPECT_EQ(def->versionState(), VersionState::END);
+  EXPECT_EQ(def->versionError(), VersionError::OK);
   std::shared_ptr<const Pipeline> plan;
   Status st = def->acquire(&plan);
   EXPECT_EQ(st.code(), StatusCode::PIPELINE_DEFINITION_NOT_LOADED_ANYMORE);

@@ -1198,6 +1198,23 @@ PipelineState PipelineDefinition::state() const {
   return state_;
 }
 
+VersionState PipelineDefinition::versionState() const {
+  std::lock_guard lock(mutex_);
+  switch (state_) {
+    case PipelineState::AVAILABLE: return VersionState::AVAILABLE;
+    case PipelineState::RETIRED: return VersionState::END;
+    case PipelineState::LOADING: break;
+  }
+  return VersionState::LOADING;
+}
+
+VersionError PipelineDefinition::versionError() const {
+  std::lock_guard lock(mutex_);
+  if (state_ == PipelineState::LOADING && status_.code() != StatusCode::PIPELINE_DEFINITION_NOT_LOADED_YET)
+    return VersionError::FAILED_PRECONDITION;
+  return VersionError::OK;
+}
+
 Status PipelineDefinition::validationStatus() const {
   std::lock_guard lock(mutex_);
   return status_;

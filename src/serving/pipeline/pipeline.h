@@ -19,6 +19,7 @@
 #include "engine/tensor.h"
 #include "serving/pipeline/node_library.h"
 #include "serving/pipeline/pipeline_config.h"
+#include "serving/model.h"
 #include "serving/servable.h"
 
 namespace ovms::serving {
@@ -95,6 +96,11 @@ class PipelineDefinition {
   void retire();
 
   PipelineState state() const;
+  // The state as status APIs report it for the pipeline's only version, 1 (§4.1): AVAILABLE / OK,
+  // LOADING / FAILED_PRECONDITION (validation failed), LOADING / OK (not validated yet), END / OK.
+  static constexpr int64_t kVersion = 1;
+  VersionState versionState() const;
+  VersionError versionError() const;
   // The last validation status (OK when available).
   Status validationStatus() const;
   // The plan for a request: PIPELINE_DEFINITION_NOT_LOADED_YET (invalid / not validated) or
