@@ -58,6 +58,8 @@ add_library(ovms_serving STATIC
   ${OVMS_SRC}/serving/image_inputs.cpp
   ${OVMS_SRC}/serving/inference_path.cpp)
 target_link_libraries(ovms_serving PUBLIC ovms_engine ovms_storage ovms_logging ovms_image nlohmann_json::nlohmann_json)
+include(${OVMS_SRC}/serving/pipeline/pipeline.cmake)  # DAG pipelines (§9), part of ovms_serving
+include(${OVMS_SRC}/custom_nodes/custom_nodes.cmake)  # example custom node libraries
 
 # The `ovms` command line (flag parsing and validation).
 add_library(ovms_cli STATIC ${OVMS_SRC}/serving/cli.cpp)

@@ -359,6 +359,7 @@ Status parseConfigFile(const std::string& content, const std::string& config_dir
   result.mediapipe_graphs = count("mediapipe_config_list");
   result.custom_node_libraries = count("custom_node_library_config_list");
   result.custom_loaders = count("custom_loader_config_list");
+  pipeline::parsePipelineSection(doc, config_dir, &result.pipeline_configs, &result.node_libraries);
   if (doc.HasMember("monitoring")) {
     const auto& metrics = doc["monitoring"]["metrics"];
     result.metrics.configured = true;

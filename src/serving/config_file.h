@@ -7,6 +7,7 @@
 
 #include "common/status.h"
 #include "serving/model_config.h"
+#include "serving/pipeline/pipeline_config.h"
 
 namespace ovms::serving {
 
@@ -29,6 +30,8 @@ struct ConfigFileContent {
   MetricsSettings metrics;
   size_t pipelines = 0, mediapipe_graphs = 0, custom_node_libraries = 0, custom_loaders = 0;
   Status first_error = StatusCode::OK;           // first per-model error
+  std::vector<pipeline::PipelineConfig> pipeline_configs;            // pipeline_config_list (§9)
+  std::vector<pipeline::CustomNodeLibraryConfig> node_libraries;     // custom_node_library_config_list
 };
 
 // The JSON schema config.json is validated against (text).

@@ -96,12 +96,8 @@ Status ModelManager::startFromConfigFile(const std::string& config_path, const C
 }
 
 Status ModelManager::applyConfig(const ConfigFileContent& cfg) {
-  if (cfg.pipelines) MODEL_LOG(warn, "pipeline_config_list: {} pipeline(s) defined; pipelines are not served yet", cfg.pipelines);
   if (cfg.mediapipe_graphs)
     MODEL_LOG(warn, "mediapipe_config_list: {} graph(s) defined; MediaPipe graphs are not served", cfg.mediapipe_graphs);
-  if (cfg.custom_node_libraries)
-    MODEL_LOG(warn, "custom_node_library_config_list: {} librar(ies) defined; custom nodes are not served yet",
-              cfg.custom_node_libraries);
   if (cfg.custom_loaders)
     MODEL_LOG(warn, "custom_loader_config_list: {} loader(s) defined; custom loaders are not supported", cfg.custom_loaders);
 
@@ -121,6 +117,18 @@ Status ModelManager::applyConfig(const ConfigFileContent& cfg) {
         is_new = true;
       }
       model = slot;
+    }
+    if (is_new) {
+      std::shared_ptr<pipeline::PipelineDefinition> taken;
+      if (findPipeline(m.name, &taken).ok() && taken->state() != pipeline::PipelineState::RETIRED) {
+        MODEL_LOG(err, "Model name: {} is already occupied by pipeline definition.", m.name);
+        {
+          std::lock_guard lock(mutex_);
+          models_.erase(m.name);
+        }
+        if (first.ok()) first = StatusCode::MODEL_NAME_OCCUPIED;
+        continue;
+      }
     }
     if (!is_new) {
       ModelConfig old = model->config();
@@ -157,7 +165,56 @@ Status ModelManager::applyConfig(const ConfigFileContent& cfg) {
     if (active_.erase(model->name())) MODEL_LOG(info, "Model {} was removed from the config; retiring it", model->name());
     model->retireAll();
   }
+  Status pipelines = applyPipelinesLocked(cfg);
+  if (first.ok()) first = pipelines;
   return first;
+}
+
+Status ModelManager::applyPipelinesLocked(const ConfigFileContent& cfg) {
+  Status first = node_libraries_.apply(cfg.node_libraries);
+  std::set<std::string> in_file;
+  for (const auto& pc : cfg.pipeline_configs) {
+    in_file.insert(pc.name);
+    std::shared_ptr<pipeline::PipelineDefinition> def;
+    {
+      std::lock_guard lock(mutex_);
+      auto& slot = pipelines_[pc.name];
+      if (!slot) slot = std::make_shared<pipeline::PipelineDefinition>(pc);
+      def = slot;
+    }
+    Status st = def->reload(pc, *this, node_libraries_, active_.count(pc.name) > 0);
+    if (!st.ok() && first.ok()) first = st;
+  }
+  for (const auto& def : pipelines())
+    if (!in_file.count(def->name())) def->retire();
+  active_pipelines_ = cfg.pipeline_configs;
+  return first;
+}
+
+Status ModelManager::revalidatePipelinesLocked() {
+  Status first = StatusCode::OK;
+  for (const auto& pc : active_pipelines_) {
+    std::shared_ptr<pipeline::PipelineDefinition> def;
+    if (!findPipeline(pc.name, &def).ok()) continue;
+    Status st = def->reload(pc, *this, node_libraries_, active_.count(pc.name) > 0, false);
+    if (!st.ok() && first.ok()) first = st;
+  }
+  return first;
+}
+
+Status ModelManager::findPipeline(const std::string& name, std::shared_ptr<pipeline::PipelineDefinition>* out) const {
+  std::lock_guard lock(mutex_);
+  auto it = pipelines_.find(name);
+  if (it == pipelines_.end()) return StatusCode::PIPELINE_DEFINITION_NAME_MISSING;
+  *out = it->second;
+  return StatusCode::OK;
+}
+
+std::vector<std::shared_ptr<pipeline::PipelineDefinition>> ModelManager::pipelines() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<pipeline::PipelineDefinition>> out;
+  for (auto& [n, p] : pipelines_) out.push_back(p);
+  return out;
 }
 
 Status ModelManager::reloadConfigLocked(bool only_if_changed) {
@@ -209,6 +266,8 @@ Status ModelManager::reloadVersionsLocked() {
     Status st = model->reconcile(config, false);
     if (!st.ok() && first.ok()) first = st;
   }
+  // A model that changed (reloaded, new shape, gone) may break or fix a pipeline using it.
+  revalidatePipelinesLocked();
   return first;
 }
 

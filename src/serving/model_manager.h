@@ -21,6 +21,7 @@
 #include "common/status.h"
 #include "serving/config_file.h"
 #include "serving/model.h"
+#include "serving/pipeline/pipeline.h"
 
 namespace ovms::serving {
 
@@ -73,6 +74,11 @@ class ModelManager {
   // Shutdown has begun: readiness answers false from now on.
   void setNotReady() { ready_ = false; }
 
+  // DAG pipelines (§9): served under their own name, always version 1. PIPELINE_DEFINITION_NAME_MISSING
+  // when no pipeline has that name (retired ones are kept and reported as END).
+  Status findPipeline(const std::string& name, std::shared_ptr<pipeline::PipelineDefinition>* out) const;
+  std::vector<std::shared_ptr<pipeline::PipelineDefinition>> pipelines() const;  // sorted by name
+
   // Observer of version loads (metrics create their series there). Set it before the start call.
   void setVersionLoadedCallback(VersionLoadedCallback callback);
 
@@ -83,6 +89,10 @@ class ModelManager {
   Status applyConfig(const ConfigFileContent& content);
   Status reloadVersionsLocked();
   std::vector<std::string> watchedPathsLocked() const;
+  // Applies pipeline_config_list and custom_node_library_config_list; returns the first error.
+  Status applyPipelinesLocked(const ConfigFileContent& content);
+  // Revalidates every pipeline of the current config whose models or libraries changed.
+  Status revalidatePipelinesLocked();
 
   mutable std::mutex mutex_;   // guards models_ (the map) only; never held while loading
   std::map<std::string, std::shared_ptr<Model>> models_;
@@ -97,6 +107,9 @@ class ModelManager {
   MetricsSettings metrics_;
   std::string cache_dir_;
   std::shared_ptr<const VersionLoadedCallback> on_loaded_;
+  std::map<std::string, std::shared_ptr<pipeline::PipelineDefinition>> pipelines_;  // guarded by mutex_
+  std::vector<pipeline::PipelineConfig> active_pipelines_;                             // reload_mutex_
+  pipeline::NodeLibraryRegistry node_libraries_;
 
   std::thread watcher_;
   std::atomic<bool> stopping_{false};
