@@ -183,7 +183,6 @@ class Builder {
       : config_(config), models_(models), libraries_(libraries) {}
 
   std::vector<std::unique_ptr<Node>> nodes;
-  Fingerprint fingerprint;
 
   Status build() {
     createNodes();
@@ -313,7 +312,6 @@ class Builder {
           if (i < servable->inputLayouts().size()) n.in_layout[t.name] = servable->inputLayouts()[i];
         }
         for (const auto& t : servable->outputs()) n.out_info[t.name] = t;
-        fingerprint.push_back(servable.get());
       }
     } else if (n.kind == Node::Kind::CUSTOM) {
       st = n.custom->metadata(true, &n.in_info);
@@ -392,7 +390,6 @@ class Builder {
         MODEL_LOG(err, "Pipeline: {} node: {} refers to incorrect library", config_.name, n.name);
         return StatusCode::PIPELINE_DEFINITION_INVALID_NODE_LIBRARY;
       }
-      fingerprint.push_back(lib.get());
       if (!n.custom) {  // a custom source validated earlier already initialized it
         n.custom = std::make_shared<CustomNodeResources>(lib, nc.params);
         Status ist = n.custom->initialize();
@@ -600,7 +597,6 @@ class Builder {
       n.stack = n.kind == Node::Kind::EXIT ? std::vector<size_t>{} : agreed.value_or(std::vector<size_t>{});
       n.gather_levels = levels;
     }
-    // Every demultiplexer the response gathers must be open at the response.
     return StatusCode::OK;
   }
 
@@ -614,13 +610,12 @@ class Builder {
 }  // namespace
 
 Status Pipeline::build(const PipelineConfig& config, const ModelManager& models, const NodeLibraryRegistry& libraries,
-                       std::shared_ptr<const Pipeline>* out, Fingerprint* fingerprint) {
+                       std::shared_ptr<const Pipeline>* out) {
   Builder b(config, models, libraries);
   Status st = b.build();
   std::vector<TensorInfo> ins, outs;
   std::vector<std::string> layouts;
   if (st.ok()) st = b.signature(&ins, &outs, &layouts);
-  if (fingerprint) *fingerprint = b.fingerprint;
   if (!st.ok()) return st;
   std::shared_ptr<Pipeline> p(new Pipeline());
   p->name_ = config.name;
@@ -635,8 +630,7 @@ Status Pipeline::build(const PipelineConfig& config, const ModelManager& models,
 
 Fingerprint Pipeline::fingerprintOf(const PipelineConfig& config, const ModelManager& models,
                                     const NodeLibraryRegistry& libraries) {
-  // Same order as Builder: models when fetched, libraries when resolved. Order differences only
-  // cause an extra (harmless) revalidation, so a simple walk in config order is enough.
+  // The servable of every model node and the library of every custom node, in config order.
   Fingerprint fp;
   for (const auto& n : config.nodes) {
     if (n.kind == NodeConfig::Kind::DL_MODEL) {

@@ -41,7 +41,7 @@ class Pipeline {
   // Validates `config` in OVMS's order (§9) and builds the plan. `models` resolves model nodes;
   // `libraries` custom nodes. Errors carry OVMS's pipeline status codes.
   static Status build(const PipelineConfig& config, const ModelManager& models, const NodeLibraryRegistry& libraries,
-                      std::shared_ptr<const Pipeline>* out, Fingerprint* fingerprint = nullptr);
+                      std::shared_ptr<const Pipeline>* out);
   // The fingerprint build() would produce now, without building (cheap; for revalidation).
   static Fingerprint fingerprintOf(const PipelineConfig& config, const ModelManager& models,
                                    const NodeLibraryRegistry& libraries);
