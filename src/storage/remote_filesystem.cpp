@@ -167,13 +167,16 @@ bool RemoteFileSystem::listDirectories(const std::string& path, std::vector<std:
     fail(path, "Listing", error, false);
     return false;
   }
+  std::vector<std::string> found;
   for (const auto& p : listing.prefixes) {
     if (p.size() <= prefix.size() || p.compare(0, prefix.size(), prefix) != 0) continue;
     std::string name = p.substr(prefix.size());
     while (!name.empty() && name.back() == '/') name.pop_back();
-    if (!name.empty()) names->push_back(name);
+    if (!name.empty()) found.push_back(name);
   }
+  names->insert(names->end(), found.begin(), found.end());
   succeed(path);
+  dropDeleted(path, found);
   return true;
 }
 
@@ -214,21 +217,47 @@ bool RemoteFileSystem::localCopy(const std::string& path, std::string* local_dir
     fail(path, "Downloading", "the path has no bucket/container name", true);
     return false;
   }
-  std::mutex* path_lock;
-  {
-    std::lock_guard lock(mutex_);
-    auto& slot = path_locks_[path];
-    if (!slot) slot = std::make_unique<std::mutex>();
-    path_lock = slot.get();
-  }
-  std::lock_guard download_lock(*path_lock);
+  std::lock_guard download_lock(*pathLock(path));
   std::string error;
   if (!download(rp, path, local_dir, &error)) {
     fail(path, "Downloading", error, true);
     return false;
   }
   succeed(path);
+  std::lock_guard lock(mutex_);
+  cached_[path] = *local_dir;
   return true;
+}
+
+std::mutex* RemoteFileSystem::pathLock(const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  auto& slot = path_locks_[path];
+  if (!slot) slot = std::make_unique<std::mutex>();
+  return slot.get();
+}
+
+void RemoteFileSystem::dropDeleted(const std::string& parent, const std::vector<std::string>& names) const {
+  std::vector<std::pair<std::string, std::string>> gone;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [path, dir] : cached_) {
+      std::string base = join(parent, "");
+      if (path.size() <= base.size() || path.compare(0, base.size(), base) != 0) continue;
+      std::string child = path.substr(base.size());
+      if (child.find('/') != std::string::npos) continue;
+      if (std::find(names.begin(), names.end(), child) == names.end()) gone.emplace_back(path, dir);
+    }
+  }
+  for (const auto& [path, dir] : gone) {
+    // A loaded version no longer needs its files (loading reads them), so the copy can go.
+    std::lock_guard download_lock(*pathLock(path));
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    fs::remove(dir + ".manifest", ec);
+    MODEL_LOG(debug, "Removed the cached copy of {} (deleted remotely)", path);
+    std::lock_guard lock(mutex_);
+    cached_.erase(path);
+  }
 }
 
 void RemoteFileSystem::prefetch(const std::vector<std::string>& paths) const {

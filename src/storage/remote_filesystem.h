@@ -67,12 +67,16 @@ class RemoteFileSystem : public FileSystem {
   void fail(const std::string& path, const std::string& what, const std::string& error, bool backoff) const;
   void succeed(const std::string& path) const;
   bool download(const RemotePath& rp, const std::string& path, std::string* local_dir, std::string* error) const;
+  // Removes the cached copies of folders under `parent` that are no longer listed.
+  void dropDeleted(const std::string& parent, const std::vector<std::string>& names) const;
+  std::mutex* pathLock(const std::string& path) const;
 
   std::unique_ptr<ObjectStore> store_;
   mutable std::mutex mutex_;
   mutable std::map<std::string, Failure> failures_;
   mutable std::map<std::string, std::unique_ptr<std::mutex>> path_locks_;  // one download of a path at a time
-  mutable std::atomic<bool> ranges_supported_{true};  // large files are fetched in parts with Range
+  mutable std::atomic<bool> ranges_supported_{true};
+  mutable std::map<std::string, std::string> cached_;  // remote folder -> its complete local copy  // large files are fetched in parts with Range
 };
 
 // The process's download cache root (created on first use, removed at exit). OVMS_STORAGE_CACHE_DIR

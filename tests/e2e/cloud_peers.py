@@ -318,6 +318,11 @@ def cloud_server(tmp_path):
             assert rc == 0, f"ovms exit code {rc}\n{s.read_log()}"
 
 
+def in_cache(server, name):
+    import glob
+    return bool(glob.glob(os.path.join(os.path.dirname(server.log_path), "ovms-remote-*", "*", name)))
+
+
 def cached_copy(server, version_path_suffix, name):
     """The bytes of `name` in the server's download cache (the copy the version was loaded from)."""
     import glob

@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from cloud_peers import (S3rver, cached_copy, cloud_server, delete_version, predict_value,  # noqa: F401
-                         upload_version, version_states, wait_until)
+from cloud_peers import (S3rver, cached_copy, cloud_server, delete_version, in_cache,  # noqa: F401
+                         predict_value, upload_version, version_states, wait_until)
 from conftest import http
 
 SECRET = "S3RVER-secret-that-must-not-be-logged"
@@ -43,6 +43,8 @@ def test_serves_a_model_and_follows_versions(s3, cloud_server, tmp_path):
     wait_until(lambda: version_states(srv).get(2) == "END", what="version 2 END", server=srv)
     wait_until(lambda: version_states(srv).get(1) == "AVAILABLE", what="version 1 back", server=srv)
     assert predict_value(srv) == 1.0
+    # The local copy of the deleted version is removed from the download cache.
+    wait_until(lambda: not in_cache(srv, "big.bin"), what="the cached copy of version 2 removed", server=srv)
     log = srv.read_log()
     assert SECRET not in log
     assert "Downloading s3://models/m/1" in log

@@ -415,3 +415,22 @@ TEST(RemoteFileSystem, AServerWithoutRangesGetsWholeFilesOnTheNextAttempt) {
   ASSERT_TRUE(rfs.localCopy("mem://b/s/1", &local)) << rfs.lastError("mem://b/s/1");
   EXPECT_EQ(readAll(local + "/weights.bin").size(), big.size());
 }
+
+TEST(RemoteFileSystem, CopiesOfFoldersDeletedRemotelyAreRemoved) {
+  auto* store = new MemoryStore;
+  store->objects = {{"b/d/1/model.onnx", "1"}, {"b/d/2/model.onnx", "2"}};
+  RemoteFileSystem rfs{std::unique_ptr<ObjectStore>(store)};
+  std::string one, two;
+  ASSERT_TRUE(rfs.localCopy(rfs.join("mem://b/d", "1"), &one));
+  ASSERT_TRUE(rfs.localCopy(rfs.join("mem://b/d", "2"), &two));
+  store->objects.erase("b/d/2/model.onnx");
+  std::vector<std::string> dirs;
+  ASSERT_TRUE(rfs.listDirectories("mem://b/d", &dirs));
+  EXPECT_EQ(dirs, std::vector<std::string>{"1"});
+  EXPECT_TRUE(fs::exists(one + "/model.onnx"));
+  EXPECT_FALSE(fs::exists(two));
+  // A listing that fails removes nothing.
+  store->objects.clear();
+  EXPECT_FALSE(rfs.listDirectories("mem://missing/d", &dirs));
+  EXPECT_TRUE(fs::exists(one));
+}
