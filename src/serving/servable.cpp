@@ -158,6 +158,7 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
     if (auto it = out_map.find(o.name); it != out_map.end()) o.name = it->second;
   s->streams_ = streams;
   s->nireq_ = config.nireq ? config.nireq : std::max<uint32_t>(streams, cores());
+  s->slots_.setCapacity(s->nireq_);
   *out = std::move(s);
   return StatusCode::OK;
 }
@@ -221,27 +222,17 @@ Status Servable::infer(const InferenceRequest& request, InferenceResponse* respo
     if (v.data == nullptr) v.data = kEmpty;  // zero-element tensors still need an address
     ins.push_back(std::move(v));
   }
-  {
-    auto wait_start = std::chrono::steady_clock::now();
-    std::unique_lock lock(slots_mutex_);
-    slots_cv_.wait(lock, [&] { return slots_in_use_ < nireq_; });
-    ++slots_in_use_;
-    if (queue_wait_us)
-      *queue_wait_us = static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - wait_start).count());
-  }
   std::vector<engine::TensorView> outs;
   std::string error;
-  auto run_start = std::chrono::steady_clock::now();
-  bool ok = engine_->infer(ins, &outs, &error);
-  if (inference_us)
-    *inference_us = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - run_start).count());
+  bool ok = false;
   {
-    std::lock_guard lock(slots_mutex_);
-    --slots_in_use_;
+    InferSlots::Slot slot = slots_.take(queue_wait_us);
+    auto run_start = std::chrono::steady_clock::now();
+    ok = engine_->infer(ins, &outs, &error);
+    if (inference_us)
+      *inference_us = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - run_start).count());
   }
-  slots_cv_.notify_one();
   if (!ok) {
     MODEL_LOG(err, "Inference failed: {}", error);
     return Status(StatusCode::OV_INTERNAL_INFERENCE_ERROR, error);

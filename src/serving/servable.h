@@ -2,8 +2,8 @@
 // A loaded model version: the engine session plus the signature clients see (mapped names),
 // and the pool of infer slots (nireq) that bounds concurrent inferences.
 //
-// Thread-safety: immutable after load() except the infer-slot counter, which slots_mutex_
-// guards (a leaf lock: nothing else is taken while it is held). validate() and infer() may be
+// Thread-safety: immutable after load() except the infer-slot pool (serving/infer_slots.h, a
+// leaf lock: nothing else is taken while it is held). validate() and infer() may be
 // called concurrently from any number of request threads; ONNX Runtime's Run() is thread-safe.
 // Owned through shared_ptr<const Servable>: its ModelVersion and every in-flight request hold
 // one, so a retired or replaced version is freed by the last request using it.
@@ -19,6 +19,7 @@
 #include "engine/onnx_model.h"
 #include "engine/tensor.h"
 #include "serving/inference_request.h"
+#include "serving/infer_slots.h"
 #include "serving/inference_target.h"
 #include "serving/model_config.h"
 #include "serving/shape_config.h"
@@ -44,10 +45,7 @@ class Servable : public InferenceTarget {
   Status infer(const InferenceRequest& request, InferenceResponse* response, uint64_t* queue_wait_us = nullptr,
                uint64_t* inference_us = nullptr) const override;
   // Infer slots currently taken (ovms_infer_req_active).
-  uint32_t slotsInUse() const {
-    std::lock_guard lock(slots_mutex_);
-    return slots_in_use_;
-  }
+  uint32_t slotsInUse() const { return slots_.inUse(); }
 
   // Accepted dims of every input (same order as inputs()): static, -1, or a range from the config.
   const std::vector<Dims>& inputDims() const override { return input_dims_; }
@@ -72,9 +70,7 @@ class Servable : public InferenceTarget {
   bool loaded_from_cache_ = false;
   uint32_t nireq_ = 1;
   uint32_t streams_ = 1;
-  mutable std::mutex slots_mutex_;
-  mutable std::condition_variable slots_cv_;
-  mutable uint32_t slots_in_use_ = 0;
+  InferSlots slots_;
 };
 
 }  // namespace ovms::serving

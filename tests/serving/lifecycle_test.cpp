@@ -5,7 +5,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <atomic>
 #include <fstream>
+#include <stdexcept>
+#include <thread>
 
 #include <unistd.h>
 
@@ -198,4 +201,33 @@ TEST(ModelManagerLifecycle, ConfigChangesAddAndRemoveModels) {
   EXPECT_FALSE(manager.acquire("b", 0, &s, &resolved, false).ok());
   EXPECT_EQ(manager.acquire("a", 5, &s, &resolved, false).code(), StatusCode::MODEL_VERSION_MISSING);
   manager.stop();
+}
+
+TEST(InferSlots, BoundConcurrencyAndReleaseOnEveryExit) {
+  InferSlots pool;
+  pool.setCapacity(2);
+  std::atomic<bool> third_started{false};
+  std::thread third;
+  {
+    auto a = pool.take();
+    {
+      auto b = pool.take();
+      EXPECT_EQ(pool.inUse(), 2u);
+      third = std::thread([&] {
+        auto c = pool.take();  // blocks until a or b is released
+        third_started = true;
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      EXPECT_FALSE(third_started.load());
+    }  // b released
+    third.join();
+    EXPECT_TRUE(third_started.load());
+  }
+  EXPECT_EQ(pool.inUse(), 0u);
+  try {
+    auto s = pool.take();
+    throw std::runtime_error("engine failed");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(pool.inUse(), 0u);  // released by the exception's unwinding
 }
