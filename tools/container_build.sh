@@ -18,6 +18,11 @@ if [ "$FROM_SOURCE" = 1 ]; then
   # Without a registry the build stage starts from the same local Debian image.
   if [ "$ENGINE" = podman ]; then
     args+=(--build-arg "BUILD_IMAGE=$(BASE_OS=debian bash tools/container_base_image.sh)")
+    # The pinned, sha256-checked ONNX Runtime npm package from the host's cache, so the build
+    # stage needs no npm registry access (it may not trust the host's TLS setup).
+    ort_cache="${ORT_CACHE:-$HOME/.cache/ovms-ort}"
+    bash tools/fetch_onnxruntime.sh >/dev/null
+    [ -d "$ort_cache" ] && args+=(-v "$ort_cache:/root/.cache/ovms-ort:ro")
   fi
   args+=(--build-arg "OVMS_GIT_COMMIT=$commit")
   target=release
