@@ -223,7 +223,7 @@ std::unique_ptr<cxxopts::Options> buildOptions(const std::string& program) {
           cxxopts::value<std::string>(), "MODEL_VERSION_POLICY")
       ("nireq", "Size of the inference request pool for the model. 0 or unset: chosen automatically",
           cxxopts::value<std::string>(), "NIREQ")
-      ("target_device", "Target device to run the inference on. Default: CPU",
+      ("target_device", "Target device to run the inference on: CPU (ONNX Runtime CPU provider), GPU (CUDA provider, when present), MULTI:/HETERO:/AUTO: lists (absent devices are skipped with a warning), AUTO. Default: CPU",
           cxxopts::value<std::string>(), "TARGET_DEVICE")
       ("plugin_config", "A JSON object of plugin configuration keys and values, e.g. \"{\\\"NUM_STREAMS\\\": \\\"1\\\"}\"",
           cxxopts::value<std::string>(), "PLUGIN_CONFIG")

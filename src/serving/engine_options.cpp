@@ -85,19 +85,29 @@ Status threadingFromPluginConfig(const std::map<std::string, std::string>& pc, u
 }
 
 // Checks that the devices of target_device exist and picks the one the engine runs on:
-// "CPU"; "MULTI:a,b" (all must exist); "HETERO:a,b" / "AUTO:a,b" (the first present one); "AUTO"
-// (the best present device: GPU before CPU).
+// "CPU"; "MULTI:a,b" / "HETERO:a,b" / "AUTO:a,b" (the present ones, the first of them runs; the
+// absent ones are named in a warning, so "HETERO:GPU,CPU" on a CPU-only host serves on CPU as
+// OpenVINO's fallback does); "AUTO" (the best present device: GPU before CPU). A plain device that
+// is absent, or a list with no present device, fails to load (CANNOT_COMPILE_MODEL_INTO_TARGET_DEVICE).
+// Devices map to ONNX Runtime execution providers: CPU -> the CPU provider, GPU -> CUDA when
+// ONNX Runtime lists it (docs/model-options.md).
 Status checkDevice(const std::string& target, std::string* resolved) {
   auto present = engine::availableDevices();
   auto has = [&](const std::string& d) { return std::find(present.begin(), present.end(), d) != present.end(); };
+  auto join = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& d : v) out += (out.empty() ? "" : ", ") + d;
+    return out;
+  };
   std::vector<std::string> wanted;
   std::string t = target.empty() ? "AUTO" : target;
-  bool any_of = false;
+  bool is_list = false;
   for (const char* prefix : {"MULTI:", "HETERO:", "AUTO:"}) {
     if (t.rfind(prefix, 0) == 0) {
       std::stringstream ss(t.substr(std::string(prefix).size()));
-      for (std::string d; std::getline(ss, d, ',');) wanted.push_back(d);
-      any_of = std::string(prefix) != "MULTI:";
+      for (std::string d; std::getline(ss, d, ',');)
+        if (!d.empty()) wanted.push_back(d);
+      is_list = true;
       t.clear();
     }
   }
@@ -106,24 +116,24 @@ Status checkDevice(const std::string& target, std::string* resolved) {
     return StatusCode::OK;
   }
   if (!t.empty()) wanted.push_back(t);
-  bool ok = !wanted.empty();
-  std::string first_present;
+  std::vector<std::string> used, missing;
   for (auto& d : wanted) {
     std::string base = d.substr(0, d.find('.'));
     if (has(base)) {
-      if (first_present.empty()) first_present = base;
+      if (std::find(used.begin(), used.end(), base) == used.end()) used.push_back(base);
     } else {
-      ok = false;
+      missing.push_back(d);
     }
   }
-  if (ok || (any_of && !first_present.empty())) {
-    *resolved = first_present;
+  if (!used.empty() && (missing.empty() || is_list)) {
+    if (!missing.empty())
+      MODEL_LOG(warn, "Target device {}: device(s) {} not available on this host; using {}", target, join(missing),
+                join(used));
+    *resolved = used.front();
     return StatusCode::OK;
   }
-  std::string list;
-  for (auto& d : present) list += (list.empty() ? "" : ", ") + d;
-  MODEL_LOG(err, "Target device {} is not available. Available devices: {}", target, list);
-  return Status(StatusCode::CANNOT_COMPILE_MODEL_INTO_TARGET_DEVICE, "available devices: " + list);
+  MODEL_LOG(err, "Target device {} is not available. Available devices: {}", target, join(present));
+  return Status(StatusCode::CANNOT_COMPILE_MODEL_INTO_TARGET_DEVICE, "available devices: " + join(present));
 }
 
 }  // namespace ovms::serving

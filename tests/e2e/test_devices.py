@@ -8,7 +8,7 @@ import shape_models as sm
 from conftest import http
 
 
-@pytest.mark.parametrize("device", ["CPU", "MULTI:CPU,CPU", "HETERO:GPU,CPU", "AUTO", "AUTO:GPU,CPU"])
+@pytest.mark.parametrize("device", ["CPU", "MULTI:CPU,CPU", "HETERO:GPU,CPU", "AUTO", "AUTO:GPU,CPU", "MULTI:GPU,CPU"])
 def test_present_devices_serve(start_server, tmp_path, device):
     repo = sm.scale(str(tmp_path / "m"), ["n", 3])
     srv = start_server(["--model_name", "m", "--model_path", repo, "--target_device", device], wait_for="m")
@@ -16,9 +16,12 @@ def test_present_devices_serve(start_server, tmp_path, device):
     status, body = sm.predict(srv, "m", {"x": x})
     assert status == 200, body
     np.testing.assert_allclose(np.array(body["outputs"]), x * 2)
+    if "GPU" in device and device.startswith(("MULTI:", "HETERO:")):
+        # Issue #13: the absent devices and the ones used are named in a warning.
+        assert f"Target device {device}: device(s) GPU not available on this host; using CPU" in srv.read_log()
 
 
-@pytest.mark.parametrize("device", ["GPU", "NPU", "MYRIAD", "HDDL", "MULTI:CPU,GPU", "HETERO:NPU,GPU"])
+@pytest.mark.parametrize("device", ["GPU", "NPU", "MYRIAD", "HDDL", "MULTI:NPU,GPU", "HETERO:NPU,GPU"])
 def test_absent_device_leaves_version_loading(start_server, tmp_path, device):
     repo = sm.scale(str(tmp_path / "m"), ["n", 3])
     srv = start_server(["--model_name", "m", "--model_path", repo, "--target_device", device])

@@ -258,11 +258,11 @@ TEST_F(ServableOptions, QueueWaitIsMeasured) {
 TEST_F(ServableOptions, Devices) {
   std::unique_ptr<Servable> s;
   ModelConfig c;
-  for (const char* good : {"CPU", "MULTI:CPU,CPU", "HETERO:GPU,CPU", "AUTO", "AUTO:GPU,CPU"}) {
+  for (const char* good : {"CPU", "MULTI:CPU,CPU", "HETERO:GPU,CPU", "AUTO", "AUTO:GPU,CPU", "MULTI:CPU,GPU", "MULTI:GPU,CPU"}) {
     c.target_device = good;
     EXPECT_TRUE(load(mulModel({std::string("n"), int64_t{3}}), c, &s).ok()) << good;
   }
-  for (const char* bad : {"GPU", "NPU", "MYRIAD", "HDDL", "MULTI:CPU,GPU", "HETERO:NPU,GPU"}) {
+  for (const char* bad : {"GPU", "NPU", "MYRIAD", "HDDL", "MULTI:NPU,GPU", "HETERO:NPU,GPU"}) {
     c.target_device = bad;
     EXPECT_EQ(load(mulModel({std::string("n"), int64_t{3}}), c, &s).code(),
               StatusCode::CANNOT_COMPILE_MODEL_INTO_TARGET_DEVICE)
