@@ -34,6 +34,33 @@ std::string detail(const std::string& expected, const std::string& actual, const
 }
 
 
+// Runs the engine once on zero inputs when every input shape is fixed; true when it runs (or
+// when the shapes are not all fixed, so no trial is possible).
+bool trialRunOnZeros(const engine::OnnxModel& model, std::string* error) {
+  std::vector<std::vector<uint8_t>> buffers;
+  std::vector<engine::TensorView> ins;
+  for (const auto& info : model.inputs()) {
+    if (info.precision == Precision::STRING) return true;
+    for (int64_t d : info.shape)
+      if (d <= 0) return true;
+    uint64_t bytes = 0;
+    if (!engine::denseByteSize(info.shape, info.precision, uint64_t{1} << 30, &bytes)) return true;
+    buffers.emplace_back(std::max<uint64_t>(bytes, 16), 0);
+    engine::TensorView v;
+    v.precision = info.precision;
+    v.shape = info.shape;
+    v.data = buffers.back().data();
+    v.bytes = bytes;
+    ins.push_back(std::move(v));
+  }
+  std::vector<engine::TensorView> outs;
+  return model.infer(ins, &outs, error);
+}
+
+bool isAutoOption(const std::optional<std::string>& value) {
+  return value && value->find("auto") != std::string::npos;
+}
+
 }  // namespace
 
 Status Servable::load(const std::string& version_dir, const ModelConfig& config, std::unique_ptr<Servable>* out) {
@@ -82,7 +109,20 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
     return StatusCode::FILE_INVALID;
   }
 
+  // A shape or batch size the graph cannot take leaves the model at its original shape, with a
+  // warning, as OVMS does (the layout edit is kept). Only one retry: the fallback has neither.
+  const bool reshaping = config.shape.has_value() || config.batch_size.has_value();
+  auto fallBack = [&](const std::string& reason) {
+    MODEL_LOG(warn, "Model {} could not be reshaped with requested {}: {}; it keeps its original shape", config.name,
+              config.shape ? "shape " + *config.shape : "batch size " + *config.batch_size, reason);
+    ModelConfig original = config;
+    original.shape.reset();
+    original.batch_size.reset();
+    return load(version_dir, original, out);
+  };
+
   // Model options → graph edits (shape, batch_size, layout), before the session exists.
+  std::map<std::string, std::vector<int64_t>> original_shapes;  // by real name, model layout
   EditPlan plan;
   bool edited = false;
   if (config.shape || config.batch_size || config.layout) {
@@ -91,7 +131,12 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
       MODEL_LOG(err, "Error while loading model from {}: {}", files.model, error);
       return Status(StatusCode::MODEL_NOT_LOADED, error);
     }
+    for (const auto& n : g->inputNames())
+      if (auto shape = g->inputShape(n)) original_shapes[n] = *shape;
+    for (const auto& n : g->outputNames())
+      if (auto shape = g->outputShape(n)) original_shapes[n] = *shape;
     st = planEdits(config, *g, in_map, out_map, &plan);
+    if (!st.ok() && reshaping && st.code() == StatusCode::RESHAPE_ERROR) return fallBack(st.details());
     if (!st.ok()) {
       MODEL_LOG(err, "Model {}: {}", config.name, st.message());
       return st;
@@ -112,13 +157,13 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
             bytes = engine::ir::translateIrToOnnx(files.model, files.weights, io).onnx_model;
             g = engine::GraphEditor::parse(bytes, &error);
           } catch (const std::exception& e) {
-            MODEL_LOG(err, "Model {} could not be reshaped: {}", config.name, e.what());
-            return Status(StatusCode::RESHAPE_ERROR, e.what());
+            return fallBack(e.what());
           }
           if (!g) return Status(StatusCode::MODEL_NOT_LOADED, error);
         }
       }
       st = applyPlan(plan, g.get());
+      if (!st.ok() && reshaping) return fallBack(st.details());
       if (!st.ok()) {
         MODEL_LOG(err, "Model {} could not be reshaped: {}", config.name, st.details());
         return st;
@@ -132,12 +177,19 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
   s->engine_ = loadSession(bytes, eo, config.cache_dir, &s->cache_path_, &from_cache, &error);
   s->loaded_from_cache_ = from_cache;
   if (!s->engine_) {
+    if (edited && reshaping) return fallBack(error);
     MODEL_LOG(err, "Error while loading model from {}: {}", files.model, error);
     if (edited) return Status(StatusCode::RESHAPE_ERROR, error);
     return Status(StatusCode::MODEL_NOT_LOADED, error);
   }
   s->inputs_ = s->engine_->inputs();
   s->outputs_ = s->engine_->outputs();
+  // A fixed requested shape that the graph accepts on paper may still fail inside it (a Reshape
+  // with constant dims): one run on zeros at load finds out before clients do.
+  if (edited && reshaping) {
+    std::string trial_error;
+    if (!trialRunOnZeros(*s->engine_, &trial_error)) return fallBack(trial_error);
+  }
   for (const auto& info : s->inputs_) {
     auto it = plan.inputs.find(info.name);
     Dims dims = dimsFromShape(info.shape);
@@ -152,10 +204,34 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
     s->batch_index_.push_back(bi);
     s->input_layouts_.push_back(std::move(layout));
   }
-  for (auto& i : s->inputs_)
-    if (auto it = in_map.find(i.name); it != in_map.end()) i.name = it->second;
-  for (auto& o : s->outputs_)
-    if (auto it = out_map.find(o.name); it != out_map.end()) o.name = it->second;
+  s->auto_shapes_ = isAutoOption(config.batch_size) || isAutoOption(config.shape);
+  if (s->auto_shapes_) {
+    // Until a request changes it, metadata shows the model's own shape (in the client's layout).
+    auto original = [&](const engine::TensorInfo& info, const std::vector<int64_t>* perm) {
+      engine::TensorInfo out = info;
+      auto it = original_shapes.find(info.name);
+      if (it == original_shapes.end() || it->second.size() != info.shape.size()) return out;
+      for (size_t i = 0; i < it->second.size(); ++i) {
+        size_t client = perm && i < perm->size() ? static_cast<size_t>((*perm)[i]) : i;
+        if (client < out.shape.size()) out.shape[client] = it->second[i] > 0 ? it->second[i] : -1;
+      }
+      return out;
+    };
+    for (const auto& info : s->inputs_) {
+      auto p = plan.inputs.find(info.name);
+      s->reported_inputs_.push_back(original(info, p != plan.inputs.end() && p->second.perm ? &*p->second.perm : nullptr));
+    }
+    for (const auto& info : s->outputs_) {
+      auto p = plan.output_perms.find(info.name);
+      s->reported_outputs_.push_back(original(info, p != plan.output_perms.end() ? &p->second : nullptr));
+    }
+  }
+  for (auto* list : {&s->inputs_, &s->reported_inputs_})
+    for (auto& i : *list)
+      if (auto it = in_map.find(i.name); it != in_map.end()) i.name = it->second;
+  for (auto* list : {&s->outputs_, &s->reported_outputs_})
+    for (auto& o : *list)
+      if (auto it = out_map.find(o.name); it != out_map.end()) o.name = it->second;
   s->streams_ = streams;
   s->nireq_ = config.nireq ? config.nireq : std::max<uint32_t>(streams, cores());
   s->slots_.setCapacity(s->nireq_);
@@ -239,7 +315,26 @@ Status Servable::infer(const InferenceRequest& request, InferenceResponse* respo
   }
   response->outputs.clear();
   for (size_t i = 0; i < outs.size(); ++i) response->outputs.push_back({outputs_[i].name, std::move(outs[i])});
+  if (auto_shapes_) {
+    std::lock_guard lock(reported_mutex_);
+    for (size_t i = 0; i < inputs_.size() && i < reported_inputs_.size(); ++i)
+      reported_inputs_[i].shape = request.find(inputs_[i].name)->tensor.shape;
+    for (size_t i = 0; i < response->outputs.size() && i < reported_outputs_.size(); ++i)
+      reported_outputs_[i].shape = response->outputs[i].tensor.shape;
+  }
   return StatusCode::OK;
+}
+
+std::vector<engine::TensorInfo> Servable::reportedInputs() const {
+  if (!auto_shapes_) return inputs_;
+  std::lock_guard lock(reported_mutex_);
+  return reported_inputs_;
+}
+
+std::vector<engine::TensorInfo> Servable::reportedOutputs() const {
+  if (!auto_shapes_) return outputs_;
+  std::lock_guard lock(reported_mutex_);
+  return reported_outputs_;
 }
 
 }  // namespace ovms::serving

@@ -54,6 +54,12 @@ class Servable : public InferenceTarget {
   // Layout of every input as clients see it: the configured one (upper case; the client side of
   // "NHWC:NCHW"), else the default "N..." ("..." for scalars). Binary image inputs use it (§7.4).
   const std::vector<std::string>& inputLayouts() const override { return input_layouts_; }
+  // The signature metadata shows. Equal to inputs()/outputs(), except for a model served with
+  // `auto` batch size or shape: OVMS reloads such a model at each new request shape and reports the
+  // model's own shape until a request changes it, then the shapes of the last request served. We
+  // accept any shape without a reload and report what OVMS would show. Thread-safe (own mutex).
+  std::vector<engine::TensorInfo> reportedInputs() const;
+  std::vector<engine::TensorInfo> reportedOutputs() const;
   // Where the engine's optimised graph was cached ("" when the cache is off).
   const std::string& cachePath() const { return cache_path_; }
   bool loadedFromCache() const { return loaded_from_cache_; }
@@ -71,6 +77,9 @@ class Servable : public InferenceTarget {
   uint32_t nireq_ = 1;
   uint32_t streams_ = 1;
   InferSlots slots_;
+  bool auto_shapes_ = false;  // batch_size or shape "auto": metadata follows the last request
+  mutable std::mutex reported_mutex_;
+  mutable std::vector<engine::TensorInfo> reported_inputs_, reported_outputs_;
 };
 
 }  // namespace ovms::serving

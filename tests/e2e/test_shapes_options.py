@@ -1,8 +1,11 @@
 """batch_size, shape and layout model options end to end (§7), through TFS REST."""
+import json
+
 import numpy as np
 import pytest
 
 import shape_models as sm
+from conftest import http
 
 
 def serve(start_server, repo, *extra, wait=True):
@@ -78,12 +81,21 @@ def test_auto_accepts_any_shape(start_server, tmp_path, flag):
     repo = sm.add_fixed(str(tmp_path / "m"), (1, 10)) if flag[0] == "--batch_size" else \
         sm.scale(str(tmp_path / "m"), [1, 10])
     srv = serve(start_server, repo, *flag)
-    dims = sm.metadata_dims(srv, "m")["inputs"]["x"]
-    assert dims == ([-1, 10] if flag[0] == "--batch_size" else [-1, -1])
+    # Issue #13: metadata shows what OVMS shows: the model's own shape until a request changes it, then the
+    # shapes of the last request served (inputs and outputs), though no reload happens here.
+    assert sm.metadata_dims(srv, "m") == {"inputs": {"x": [1, 10]}, "outputs": {"y": [1, 10]}}
     for batch in (1, 3, 8):
         status, body = sm.predict(srv, "m", {"x": np.ones((batch, 10), np.float32)})
         assert status == 200, body
         assert np.array(body["outputs"]).shape == (batch, 10)
+        assert sm.metadata_dims(srv, "m") == {"inputs": {"x": [batch, 10]}, "outputs": {"y": [batch, 10]}}
+        code, _, meta = http("GET", f"{srv.rest}/v2/models/m")
+        meta = json.loads(meta)
+        assert [meta["inputs"][0]["shape"], meta["outputs"][0]["shape"]] == [[batch, 10], [batch, 10]]
+    # A rejected request changes nothing.
+    status, _ = sm.predict(srv, "m", {"x": np.ones((2, 10, 1), np.float32)})
+    assert status == 400
+    assert sm.metadata_dims(srv, "m")["inputs"]["x"] == [8, 10]
 
 
 def test_layout_nhwc_to_nchw(start_server, tmp_path):
@@ -117,18 +129,36 @@ def test_layout_declares_batch_position(start_server, tmp_path):
     assert (status, body) == (400, {"error": "Invalid input batch size - Expected: 5; Actual: 4; input name: x"})
 
 
-def test_reshape_error(start_server, tmp_path):
+@pytest.mark.parametrize("shape", ["(2,5)", "(1,3,224,224)", "(1,3,300)"])
+def test_shape_the_graph_cannot_take_keeps_the_original_shape(start_server, tmp_path, shape):
+    """Issue #13: as OVMS's guide says, a shape that cannot be applied leaves the model at its original shape and
+    the problem is logged; the model serves at that shape."""
     repo = sm.add_fixed(str(tmp_path / "m"), (1, 10))
-    srv = serve(start_server, repo, "--shape", "(2,5)", wait=False)
-    sm.wait_status(srv, "m", ("LOADING", "UNKNOWN"))
-    assert "Model could not be reshaped with requested shape" in srv.read_log()
+    srv = serve(start_server, repo, "--shape", shape)
+    assert sm.metadata_dims(srv, "m")["inputs"] == {"x": [1, 10]}
+    status, body = sm.predict(srv, "m", {"x": np.ones((1, 10), np.float32)})
+    assert status == 200, body
+    np.testing.assert_allclose(np.array(body["outputs"]), np.full((1, 10), 2.0))
+    log = srv.read_log()
+    assert f"Model m could not be reshaped with requested shape {shape}" in log, log[-3000:]
+    assert "it keeps its original shape" in log
 
 
-def test_reshape_error_rank_mismatch(start_server, tmp_path):
-    repo = sm.add_fixed(str(tmp_path / "m"), (1, 10))
-    srv = serve(start_server, repo, "--shape", "(1,3,224,224)", wait=False)
-    sm.wait_status(srv, "m", ("LOADING", "UNKNOWN"))
-    assert "Model could not be reshaped with requested shape" in srv.read_log()
+def test_fixed_reshape_inside_the_graph_keeps_the_original_shape(start_server, tmp_path):
+    """A rank-compatible shape that a constant Reshape inside the graph cannot take is found by a trial run at load,
+    not by the first client (which used to get INTERNAL)."""
+    from onnx import TensorProto, helper, numpy_helper
+    repo = str(tmp_path / "m")
+    target = numpy_helper.from_array(np.array([1, 48], dtype=np.int64), "target")
+    g = helper.make_graph([helper.make_node("Reshape", ["x", "target"], ["y"])], "fixed_reshape",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 48])], [target])
+    sm._save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), repo)
+    srv = serve(start_server, repo, "--shape", "(1,3,8,8)")
+    assert sm.metadata_dims(srv, "m")["inputs"] == {"x": [1, 3, 4, 4]}
+    status, body = sm.predict(srv, "m", {"x": np.ones((1, 3, 4, 4), np.float32)})
+    assert status == 200, body
+    assert "Model m could not be reshaped with requested shape (1,3,8,8)" in srv.read_log()
 
 
 @pytest.mark.parametrize("flag,message", [

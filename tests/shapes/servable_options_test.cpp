@@ -161,12 +161,18 @@ TEST_F(ServableOptions, MappedNames) {
 TEST_F(ServableOptions, ReshapeErrors) {
   std::unique_ptr<Servable> s;
   ModelConfig c;
-  c.shape = "(1,3,224,224)";
-  Status st = load(addFixedModel({1, 10}), c, &s);
-  EXPECT_EQ(st.code(), StatusCode::RESHAPE_ERROR);
-  EXPECT_EQ(st.message().rfind("Model could not be reshaped with requested shape", 0), 0u);
-  c.shape = "(2,5)";
-  EXPECT_EQ(load(addFixedModel({1, 10}), c, &s).code(), StatusCode::RESHAPE_ERROR);
+  // A shape the graph cannot take (wrong rank, or dims its constants do not fit) leaves the model at
+  // its original shape (issue #13, as OVMS does); only malformed options are errors.
+  for (const char* shape : {"(1,3,224,224)", "(2,5)", "(1,3,4,4)"}) {
+    c.shape = shape;
+    ASSERT_TRUE(load(addFixedModel({1, 10}), c, &s).ok()) << shape;
+    EXPECT_EQ(s->inputs()[0].shape, (std::vector<int64_t>{1, 10})) << shape;
+  }
+  c.shape = std::nullopt;
+  c.batch_size = "4";
+  ASSERT_TRUE(load(addFixedModel({1, 10}), c, &s).ok());
+  EXPECT_EQ(s->inputs()[0].shape, (std::vector<int64_t>{1, 10}));
+  c.batch_size = std::nullopt;
   c.shape = "(1,x)";
   EXPECT_EQ(load(addFixedModel({1, 10}), c, &s).code(), StatusCode::SHAPE_WRONG_FORMAT);
   c.shape = std::nullopt;

@@ -58,8 +58,10 @@ Status modelMetadata(const serving::ModelManager& manager, const std::string& na
   for (const auto& mv : model->versions())
     if (mv->state() == serving::VersionState::AVAILABLE) response->add_versions(std::to_string(mv->version()));
   response->set_platform("OpenVINO");
-  for (const auto* i : sortedByName(servable->inputs())) fillTensorMetadata(*i, response->add_inputs());
-  for (const auto* o : sortedByName(servable->outputs())) fillTensorMetadata(*o, response->add_outputs());
+  const auto reported_inputs = servable->reportedInputs();
+  const auto reported_outputs = servable->reportedOutputs();
+  for (const auto* i : sortedByName(reported_inputs)) fillTensorMetadata(*i, response->add_inputs());
+  for (const auto* o : sortedByName(reported_outputs)) fillTensorMetadata(*o, response->add_outputs());
   if (servable_out) *servable_out = std::move(servable);
   return StatusCode::OK;
 }

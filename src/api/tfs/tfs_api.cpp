@@ -63,8 +63,8 @@ Status getModelMetadata(const serving::ModelManager& manager, const ts::GetModel
   spec->mutable_version()->set_value(resolved);
   ts::SignatureDefMap sigs;
   auto& sig = (*sigs.mutable_signature_def())["serving_default"];
-  fillTensorInfos(servable->inputs(), sig.mutable_inputs());
-  fillTensorInfos(servable->outputs(), sig.mutable_outputs());
+  fillTensorInfos(servable->reportedInputs(), sig.mutable_inputs());
+  fillTensorInfos(servable->reportedOutputs(), sig.mutable_outputs());
   (*response->mutable_metadata())["signature_def"].PackFrom(sigs);
   return StatusCode::OK;
 }
