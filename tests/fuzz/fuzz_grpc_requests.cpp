@@ -7,6 +7,7 @@
 
 #include "api/kserve/kserve_grpc_service.h"
 #include "api/tfs/tfs_grpc_service.h"
+#include "serving/inference_path.h"
 #include "fuzz_common.h"
 #include "serving/model_manager.h"
 
@@ -38,10 +39,11 @@ void call(Svc& svc, Method method, const uint8_t* data, size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace ts = tensorflow::serving;
-  static ovms::api::tfs::PredictionServiceImpl prediction(*manager());
+  static ovms::serving::InferencePath path(*manager());
+  static ovms::api::tfs::PredictionServiceImpl prediction(path);
   static ovms::api::tfs::ModelServiceImpl model_service(*manager());
   static std::atomic<bool> live{true};
-  static ovms::api::kserve::GrpcInferenceServiceImpl kserve(*manager(), live);
+  static ovms::api::kserve::GrpcInferenceServiceImpl kserve(path, live);
   if (size < 1) return 0;
   const uint8_t* d = data + 1;
   const size_t n = size - 1;

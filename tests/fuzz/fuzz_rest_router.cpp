@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "api/rest_router.h"
+#include "serving/inference_path.h"
 #include "fuzz_common.h"
 #include "serving/model_manager.h"
 
@@ -25,7 +26,8 @@ ovms::serving::ModelManager* manager() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static ovms::api::RestRouter router(*manager(), ovms::api::CorsSettings{});
+  static ovms::serving::InferencePath path(*manager());
+  static ovms::api::RestRouter router(*manager(), path, ovms::api::CorsSettings{});
   if (size < 1) return 0;
   static const char* const kMethods[] = {"GET", "POST", "OPTIONS", "HEAD", "PUT", "DELETE"};
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
