@@ -26,8 +26,8 @@ ovms::serving::ModelManager* manager() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static ovms::serving::InferencePath path(*manager());
-  static ovms::api::RestRouter router(*manager(), path, ovms::api::CorsSettings{});
+  static ovms::serving::InferencePath inference(*manager());
+  static ovms::api::RestRouter router(*manager(), inference, ovms::api::CorsSettings{});
   if (size < 1) return 0;
   static const char* const kMethods[] = {"GET", "POST", "OPTIONS", "HEAD", "PUT", "DELETE"};
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
