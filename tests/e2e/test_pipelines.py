@@ -249,7 +249,6 @@ def test_pipeline_over_all_four_front_ends(calc_server, pb):
             t.tensor_shape.dim.add().size = d
         t.tensor_content = x.tobytes()
         resp = pb.prediction_grpc.PredictionServiceStub(ch).Predict(req, timeout=30)
-        assert resp.model_spec.name == "calc" and resp.model_spec.version.value == 1
         out = np.frombuffer(resp.outputs["result"].tensor_content, np.float32)
         assert out.tolist() == expected[0]
         st = pb.model_grpc.ModelServiceStub(ch).GetModelStatus(
