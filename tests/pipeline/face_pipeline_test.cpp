@@ -9,7 +9,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "api/image/binary_input.h"
+#include "api/image/image_decoder.h"
 #include "serving/model_manager.h"
 #include "serving/pipeline/pipeline.h"
 
