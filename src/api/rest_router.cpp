@@ -1,5 +1,7 @@
 #include "api/rest_router.h"
 
+#include <algorithm>
+
 #include <google/protobuf/util/json_util.h>
 
 
@@ -186,7 +188,9 @@ void RestRouter::tfsPredict(const std::string& name, int64_t version, const std:
       request,
       [&](const serving::InferenceTarget& target, serving::InferenceRequest* decoded) {
         // JSON numbers take the declared precision of the model input (§5.5): needs the signature.
-        return tfs::parsePredictRequest(body, target.inputs(), decoded, &order);
+        // OVMS takes the unnamed format (a bare list) for one-input models, never for DAGs (§9).
+        const bool unnamed_allowed = dynamic_cast<const serving::pipeline::Pipeline*>(&target) == nullptr;
+        return tfs::parsePredictRequest(body, target.inputs(), decoded, &order, unnamed_allowed);
       },
       &result, [&](const serving::InferenceResponse& result) {
         return tfs::makePredictResponse(result, order, &response.body);
@@ -196,16 +200,21 @@ void RestRouter::tfsPredict(const std::string& name, int64_t version, const std:
 
 void RestRouter::configStatus(http::HttpResponse& response) {
   // OVMS's layout: "{\n" then "name" : \n<status json> entries joined by ",\n", then "\n}".
+  // Models and pipelines together, sorted by name (a pipeline cannot take a model's name).
+  std::vector<std::string> names;
+  for (const auto& model : manager_.models()) names.push_back(model->name());
+  for (const auto& pipeline : manager_.pipelines()) names.push_back(pipeline->name());
+  std::sort(names.begin(), names.end());
   std::string body;
-  for (const auto& model : manager_.models()) {
+  for (const auto& name : names) {
     ts::GetModelStatusRequest req;
-    req.mutable_model_spec()->set_name(model->name());
+    req.mutable_model_spec()->set_name(name);
     ts::GetModelStatusResponse resp;
     if (!tfs::getModelStatus(manager_, req, &resp).ok()) continue;
     std::string json = protoToJson(resp, true);
     if (!json.empty() && json.back() == '\n') json.pop_back();
     body += body.empty() ? "{\n" : ",\n";
-    body += "\"" + jsonEscape(model->name()) + "\" : \n" + json;
+    body += "\"" + jsonEscape(name) + "\" : \n" + json;
   }
   response.body = body.empty() ? "{}" : body + "\n}";
 }

@@ -66,6 +66,21 @@ void logRequest(const std::string& model, int64_t version, const RequestOrigin& 
               escapeForLog(status.ok() ? std::string("OK") : status.message()), elapsed_us);
 }
 
+PipelineResolver pipelineResolver(const ModelManager& models) {
+  return [&models](const std::string& name, int64_t, std::shared_ptr<const InferenceTarget>* target) {
+    std::shared_ptr<pipeline::PipelineDefinition> definition;
+    Status st = models.findPipeline(name, &definition);
+    if (!st.ok()) return st;
+    std::shared_ptr<const pipeline::Pipeline> plan;
+    st = definition->acquire(&plan);
+    if (!st.ok()) return st;
+    *target = std::move(plan);
+    return Status(StatusCode::OK);
+  };
+}
+
+InferencePath::InferencePath(const ModelManager& models) : models_(models), pipelines_(pipelineResolver(models)) {}
+
 Status InferencePath::acquire(const InferenceRequest& request, const InferenceOptions& options,
                               std::shared_ptr<const InferenceTarget>* target, int64_t* resolved_version) const {
   std::shared_ptr<const Servable> servable;

@@ -84,9 +84,14 @@ using WireDecoder = std::function<Status(const InferenceTarget& target, Inferenc
 // Writes the response into the wire message. Runs inside the metrics scope, target still held.
 using WireEncoder = std::function<Status(const InferenceResponse& response)>;
 
+// The pipelines of `models`: ModelManager::findPipeline -> PipelineDefinition::acquire (an invalid
+// or not yet validated pipeline: PIPELINE_DEFINITION_NOT_LOADED_YET; a retired one: ..._ANYMORE).
+PipelineResolver pipelineResolver(const ModelManager& models);
+
 class InferencePath {
  public:
-  explicit InferencePath(const ModelManager& models) : models_(models) {}
+  // The pipeline resolver defaults to the manager's pipelines (pipelineResolver(models)).
+  explicit InferencePath(const ModelManager& models);
 
   void setObserver(std::shared_ptr<InferenceObserver> observer) { observer_ = std::move(observer); }
   void setPipelineResolver(PipelineResolver resolver) { pipelines_ = std::move(resolver); }

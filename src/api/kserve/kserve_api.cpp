@@ -17,6 +17,13 @@ const char* serverVersion() { return OVMS_VERSION_STRING; }
 Status modelReady(const serving::ModelManager& manager, const std::string& name, int64_t version, bool* ready) {
   std::shared_ptr<serving::Model> model;
   Status st = manager.findModel(name, &model);
+  if (st == StatusCode::MODEL_NAME_MISSING) {
+    // Not a model: a pipeline (its only version, 1, whatever version is asked for).
+    std::shared_ptr<serving::pipeline::PipelineDefinition> def;
+    if (!manager.findPipeline(name, &def).ok()) return st;
+    *ready = def->versionState() == serving::VersionState::AVAILABLE;
+    return StatusCode::OK;
+  }
   if (!st.ok()) return st;
   std::shared_ptr<serving::ModelVersion> mv;
   st = model->findVersion(version, &mv);
@@ -48,6 +55,22 @@ Status modelMetadata(const serving::ModelManager& manager, const std::string& na
                      inference::ModelMetadataResponse* response, std::shared_ptr<const serving::Servable>* servable_out) {
   std::shared_ptr<serving::Model> model;
   Status st = manager.findModel(name, &model);
+  if (st == StatusCode::MODEL_NAME_MISSING) {
+    // Not a model: a pipeline, versions ["1"], the signature of its current plan (§5.7).
+    std::shared_ptr<serving::pipeline::PipelineDefinition> def;
+    if (!manager.findPipeline(name, &def).ok()) return st;
+    std::shared_ptr<const serving::pipeline::Pipeline> plan;
+    st = def->acquire(&plan);
+    if (!st.ok()) return st;
+    response->Clear();
+    response->set_name(name);
+    response->add_versions(std::to_string(serving::pipeline::PipelineDefinition::kVersion));
+    response->set_platform("OpenVINO");
+    for (const auto* i : sortedByName(plan->inputs())) fillTensorMetadata(*i, response->add_inputs());
+    for (const auto* o : sortedByName(plan->outputs())) fillTensorMetadata(*o, response->add_outputs());
+    if (servable_out) servable_out->reset();
+    return StatusCode::OK;
+  }
   if (!st.ok()) return st;
   std::shared_ptr<const serving::Servable> servable;
   int64_t resolved = 0;

@@ -558,7 +558,8 @@ bool handleRest(const serving::InferencePath& inference, const http::HttpRequest
     inference::ModelMetadataResponse metadata;
     std::shared_ptr<const serving::Servable> servable;
     st = modelMetadata(manager, name, version, &metadata, &servable);
-    if (st.ok()) response.body = modelMetadataJson(metadata, servable->modelInfo());
+    static const std::map<std::string, std::string> kNoModelInfo;  // pipelines have no rt_info
+    if (st.ok()) response.body = modelMetadataJson(metadata, servable ? servable->modelInfo() : kNoModelInfo);
   }
   request_metrics.done(st);  // success = a 200 answer
   if (!st.ok()) RestRouter::setError(st, response);

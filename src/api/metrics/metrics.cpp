@@ -134,9 +134,22 @@ ServerMetrics::ServerMetrics(MetricsConfig config)
 
 ServerMetrics::~ServerMetrics() = default;
 
+const VersionSeries* ServerMetrics::onPipelineAvailable(const std::string& name) {
+  if (!config_.enabled) return nullptr;
+  std::lock_guard lock(mutex_);
+  return createSeriesLocked(name, serving::pipeline::PipelineDefinition::kVersion, /*engine=*/false);
+}
+
 void ServerMetrics::onVersionAvailable(const std::string& name, int64_t version, const serving::Servable& servable) {
   if (!config_.enabled) return;
   std::lock_guard lock(mutex_);
+  VersionSeries* slot = createSeriesLocked(name, version, /*engine=*/true);
+  // A reload keeps the series (and their values); the load-time gauges follow the new servable.
+  if (slot->streams) slot->streams->Set(servable.streams());
+  if (slot->infer_req_queue_size) slot->infer_req_queue_size->Set(servable.nireq());
+}
+
+VersionSeries* ServerMetrics::createSeriesLocked(const std::string& name, int64_t version, bool engine) {
   auto& slot = series_[{name, version}];
   if (!slot) {
     auto s = std::make_unique<VersionSeries>();
@@ -155,17 +168,18 @@ void ServerMetrics::onVersionAvailable(const std::string& name, int64_t version,
         s->request_time[i] = &request_time_->Add({{"interface", interfaceLabel(i)}, {"name", name}, {"version", v}},
                                                  bucketBoundaries());
     prometheus::Labels nv{{"name", name}, {"version", v}};
-    if (inference_time_) s->inference_time = &inference_time_->Add(nv, bucketBoundaries());
-    if (wait_time_) s->wait_for_infer_req_time = &wait_time_->Add(nv, bucketBoundaries());
-    if (streams_) s->streams = &streams_->Add(nv);
     if (current_requests_) s->current_requests = &current_requests_->Add(nv);
-    if (queue_size_) s->infer_req_queue_size = &queue_size_->Add(nv);
-    if (active_) s->infer_req_active = &active_->Add(nv);
+    // A pipeline (a DAG) has request series only: its model nodes count their own engine metrics (§8).
+    if (engine) {
+      if (inference_time_) s->inference_time = &inference_time_->Add(nv, bucketBoundaries());
+      if (wait_time_) s->wait_for_infer_req_time = &wait_time_->Add(nv, bucketBoundaries());
+      if (streams_) s->streams = &streams_->Add(nv);
+      if (queue_size_) s->infer_req_queue_size = &queue_size_->Add(nv);
+      if (active_) s->infer_req_active = &active_->Add(nv);
+    }
     slot = std::move(s);
   }
-  // A reload keeps the series (and their values); the load-time gauges follow the new servable.
-  if (slot->streams) slot->streams->Set(servable.streams());
-  if (slot->infer_req_queue_size) slot->infer_req_queue_size->Set(servable.nireq());
+  return slot.get();
 }
 
 const VersionSeries* ServerMetrics::find(const std::string& name, int64_t version) const {
@@ -181,6 +195,9 @@ const VersionSeries* ServerMetrics::findAny(const std::string& name) const {
 }
 
 std::string ServerMetrics::render(const serving::ModelManager& manager) {
+  // Pipelines' series exist (at 0) from the moment they are available, as models' do.
+  for (const auto& pipeline : manager.pipelines())
+    if (pipeline->versionState() == serving::VersionState::AVAILABLE) onPipelineAvailable(pipeline->name());
   if (active_) {
     for (const auto& model : manager.models())
       for (const auto& mv : model->versions()) {
@@ -226,7 +243,16 @@ RequestMetrics::RequestMetrics(const serving::ModelManager& manager, Api api, In
   ServerMetrics* m = instance();
   if (!m || !m->enabled()) return;
   std::shared_ptr<serving::Model> model;
-  if (!manager.findModel(name, &model).ok()) return;
+  if (!manager.findModel(name, &model).ok()) {
+    // A pipeline: its name and version "1", whatever version the request gave (§8).
+    std::shared_ptr<serving::pipeline::PipelineDefinition> pipeline;
+    if (!manager.findPipeline(name, &pipeline).ok()) return;
+    series_ = m->onPipelineAvailable(name);
+    if (!series_) return;
+    start_ns_ = nowNs();
+    if (methodSlot(method_) == 0 && series_->current_requests) series_->current_requests->Increment();
+    return;
+  }
   std::shared_ptr<serving::ModelVersion> mv;
   const bool versionless = methodSlot(method) == 2;
   if (model->findVersion(version, &mv).ok())

@@ -73,6 +73,8 @@ class ServerMetrics {
 
   // Creates (idempotently) every series of name/version at 0 and sets the gauges known at load.
   void onVersionAvailable(const std::string& name, int64_t version, const serving::Servable& servable);
+  // Creates (idempotently) the series of a pipeline, version "1": requests only (no engine series).
+  const VersionSeries* onPipelineAvailable(const std::string& name);
   // Series of name/version, or nullptr when the version never became AVAILABLE.
   const VersionSeries* find(const std::string& name, int64_t version) const;
   // Any version's series of `name` (for GetModelStatus / ModelReady, whose series have no version).
@@ -99,6 +101,8 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>* refused_ = nullptr;
   std::map<std::pair<int, std::string>, prometheus::Counter*> refused_series_;
   mutable std::mutex mutex_;  // guards series_
+  // The series of name/version, created at 0 on first use (engine: the engine families too).
+  VersionSeries* createSeriesLocked(const std::string& name, int64_t version, bool engine);
   std::map<std::pair<std::string, int64_t>, std::unique_ptr<VersionSeries>> series_;
 };
 

@@ -204,7 +204,7 @@ Status buildAll(std::vector<PendingInput>& pending, bool batched, const std::vec
   return StatusCode::OK;
 }
 
-Status parseRow(const Value& node, const std::vector<engine::TensorInfo>& model_inputs,
+Status parseRow(const Value& node, const std::vector<engine::TensorInfo>& model_inputs, bool unnamed_allowed,
                 std::vector<serving::InferenceInput>* built) {
   if (!node.IsArray()) return StatusCode::REST_INSTANCES_NOT_AN_ARRAY;
   if (node.Empty()) return StatusCode::REST_NO_INSTANCES_FOUND;
@@ -233,14 +233,14 @@ Status parseRow(const Value& node, const std::vector<engine::TensorInfo>& model_
   }
   if (first.IsArray() || first.IsNumber() || first.IsBool() || isStringLeaf(first)) {
     // nonamed: the whole list is the tensor of the only input
-    if (model_inputs.size() != 1) return StatusCode::INVALID_INPUT_FORMAT;
+    if (!unnamed_allowed || model_inputs.size() != 1) return StatusCode::INVALID_INPUT_FORMAT;
     std::vector<PendingInput> pending{PendingInput{model_inputs[0].name, {&node}}};
     return buildAll(pending, false, model_inputs, StatusCode::REST_COULD_NOT_PARSE_INSTANCE, built);
   }
   return StatusCode::REST_INSTANCES_NOT_NAMED_OR_NONAMED;
 }
 
-Status parseColumn(const Value& node, const std::vector<engine::TensorInfo>& model_inputs,
+Status parseColumn(const Value& node, const std::vector<engine::TensorInfo>& model_inputs, bool unnamed_allowed,
                    std::vector<serving::InferenceInput>* built) {
   if (node.IsObject()) {
     if (node.MemberCount() == 0) return StatusCode::REST_NO_INPUTS_FOUND;
@@ -254,7 +254,7 @@ Status parseColumn(const Value& node, const std::vector<engine::TensorInfo>& mod
     return buildAll(pending, false, model_inputs, StatusCode::REST_COULD_NOT_PARSE_INPUT, built);
   }
   if (node.IsArray() || node.IsNumber() || node.IsBool() || node.IsString()) {
-    if (model_inputs.size() != 1) return StatusCode::INVALID_INPUT_FORMAT;
+    if (!unnamed_allowed || model_inputs.size() != 1) return StatusCode::INVALID_INPUT_FORMAT;
     std::vector<PendingInput> pending{PendingInput{model_inputs[0].name, {&node}}};
     return buildAll(pending, false, model_inputs, StatusCode::REST_COULD_NOT_PARSE_INPUT, built);
   }
@@ -383,7 +383,7 @@ Status prepareOutput(const serving::InferenceOutput& out, OutputCursor* c) {
 // ---------------------------------------------------------------------------------------------
 
 Status parsePredictRequest(std::string_view body, const std::vector<engine::TensorInfo>& model_inputs,
-                           serving::InferenceRequest* request, RestOrder* order) {
+                           serving::InferenceRequest* request, RestOrder* order, bool unnamed_allowed) {
   if (jsonNestingTooDeep(body)) return StatusCode::JSON_INVALID;
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
@@ -399,10 +399,10 @@ Status parsePredictRequest(std::string_view body, const std::vector<engine::Tens
   Status status;
   if (has_instances) {
     if (order) *order = RestOrder::ROW;
-    status = parseRow(instances->value, model_inputs, &built);
+    status = parseRow(instances->value, model_inputs, unnamed_allowed, &built);
   } else {
     if (order) *order = RestOrder::COLUMN;
-    status = parseColumn(inputs->value, model_inputs, &built);
+    status = parseColumn(inputs->value, model_inputs, unnamed_allowed, &built);
   }
   if (!status.ok()) return status;
   size_t first_new = request->inputs.size();

@@ -28,8 +28,9 @@ enum class RestOrder { ROW, COLUMN };
 // typed_values=false and value_count = element count. Model inputs absent from the body are
 // absent from `request`; unknown names are kept (in order of first appearance).
 // `order` is set as soon as the format is detected (also when a later error is returned).
+// `unnamed_allowed` false (a DAG pipeline, §9): the unnamed format is INVALID_INPUT_FORMAT.
 Status parsePredictRequest(std::string_view body, const std::vector<engine::TensorInfo>& model_inputs,
-                           serving::InferenceRequest* request, RestOrder* order);
+                           serving::InferenceRequest* request, RestOrder* order, bool unnamed_allowed = true);
 
 // Serializes all outputs (in response order) like TF Serving's MakeJsonFromTensors:
 // ROW    -> {"predictions": [...]} split along dim 0 (several outputs: one object per batch element);

@@ -29,12 +29,31 @@ void fillTensorInfos(const std::vector<engine::TensorInfo>& infos,
   }
 }
 
+// A pipeline's only version, 1 (§4.1), with its state. A failed validation also says why, as a
+// model's failed load does.
+void fillPipelineStatus(const serving::pipeline::PipelineDefinition& def, ts::ModelVersionStatus* s) {
+  s->set_version(serving::pipeline::PipelineDefinition::kVersion);
+  s->set_state(static_cast<ts::ModelVersionStatus::State>(def.versionState()));
+  auto e = def.versionError();
+  s->mutable_status()->set_error_code(static_cast<tensorflow::error::Code>(e));
+  std::string reason = e == serving::VersionError::OK ? std::string() : def.validationStatus().message();
+  s->mutable_status()->set_error_message(reason.empty() ? std::string(serving::versionErrorName(e))
+                                                        : std::string(serving::versionErrorName(e)) + ": " + reason);
+}
+
 }  // namespace
 
 Status getModelStatus(const serving::ModelManager& manager, const ts::GetModelStatusRequest& request,
                       ts::GetModelStatusResponse* response) {
   std::shared_ptr<serving::Model> model;
   Status st = manager.findModel(request.model_spec().name(), &model);
+  if (st == StatusCode::MODEL_NAME_MISSING) {
+    // Not a model: a pipeline reports its one version whatever version is asked for.
+    std::shared_ptr<serving::pipeline::PipelineDefinition> def;
+    if (!manager.findPipeline(request.model_spec().name(), &def).ok()) return st;
+    fillPipelineStatus(*def, response->add_model_version_status());
+    return StatusCode::OK;
+  }
   if (!st.ok()) return st;
   int64_t v = request.model_spec().has_version() ? request.model_spec().version().value() : 0;
   if (v != 0) {
@@ -57,14 +76,25 @@ Status getModelMetadata(const serving::ModelManager& manager, const ts::GetModel
   std::shared_ptr<const serving::Servable> servable;
   int64_t resolved = 0;
   Status st = manager.acquire(request.model_spec().name(), v, &servable, &resolved, false);
+  std::shared_ptr<const serving::InferenceTarget> target = servable;
+  if (st == StatusCode::MODEL_NAME_MISSING) {
+    // Not a model: a pipeline, version 1, with the signature of its current plan.
+    std::shared_ptr<serving::pipeline::PipelineDefinition> def;
+    if (!manager.findPipeline(request.model_spec().name(), &def).ok()) return st;
+    std::shared_ptr<const serving::pipeline::Pipeline> plan;
+    st = def->acquire(&plan);
+    target = plan;
+    resolved = serving::pipeline::PipelineDefinition::kVersion;
+  }
   if (!st.ok()) return st;
   auto* spec = response->mutable_model_spec();
   spec->set_name(request.model_spec().name());
   spec->mutable_version()->set_value(resolved);
   ts::SignatureDefMap sigs;
   auto& sig = (*sigs.mutable_signature_def())["serving_default"];
-  fillTensorInfos(servable->reportedInputs(), sig.mutable_inputs());
-  fillTensorInfos(servable->reportedOutputs(), sig.mutable_outputs());
+  // Models served with `auto` shapes report what OVMS would show (Servable::reportedInputs).
+  fillTensorInfos(servable ? servable->reportedInputs() : target->inputs(), sig.mutable_inputs());
+  fillTensorInfos(servable ? servable->reportedOutputs() : target->outputs(), sig.mutable_outputs());
   (*response->mutable_metadata())["signature_def"].PackFrom(sigs);
   return StatusCode::OK;
 }

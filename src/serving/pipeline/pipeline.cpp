@@ -1084,7 +1084,10 @@ Status Pipeline::validateRequest(const InferenceRequest& request) const {
   return StatusCode::OK;
 }
 
-Status Pipeline::infer(const InferenceRequest& request, InferenceResponse* response) const {
+Status Pipeline::infer(const InferenceRequest& request, InferenceResponse* response, uint64_t* queue_wait_us,
+                       uint64_t* inference_us) const {
+  if (queue_wait_us) *queue_wait_us = 0;
+  if (inference_us) *inference_us = 0;
   Status st = validateRequest(request);
   if (!st.ok()) return st;
   Run run(*this, request);

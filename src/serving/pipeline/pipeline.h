@@ -36,7 +36,9 @@ using Fingerprint = std::vector<const void*>;
 // deinitialize() runs when the last user (plan or in-flight output tensor) lets go.
 class CustomNodeResources;
 
-class Pipeline {
+// A Pipeline is one more InferenceTarget: InferencePath serves it by name when no model has that
+// name (resolver(): ModelManager::findPipeline -> PipelineDefinition::acquire).
+class Pipeline final : public InferenceTarget {
  public:
   // Validates `config` in OVMS's order (§9) and builds the plan. `models` resolves model nodes;
   // `libraries` custom nodes. Errors carry OVMS's pipeline status codes.
@@ -45,20 +47,24 @@ class Pipeline {
   // The fingerprint build() would produce now, without building (cheap; for revalidation).
   static Fingerprint fingerprintOf(const PipelineConfig& config, const ModelManager& models,
                                    const NodeLibraryRegistry& libraries);
-  ~Pipeline();
+  ~Pipeline() override;
 
   const std::string& name() const { return name_; }
-  const std::vector<engine::TensorInfo>& inputs() const { return inputs_; }
-  const std::vector<engine::TensorInfo>& outputs() const { return outputs_; }
+  const std::vector<engine::TensorInfo>& inputs() const override { return inputs_; }
+  const std::vector<engine::TensorInfo>& outputs() const override { return outputs_; }
   // Layout of every input (same order as inputs()), as binary image inputs need it: the layout of
   // the first model input it feeds (Servable::inputLayouts()), or "..." (unspecified) when it feeds
   // only custom nodes or the response.
-  const std::vector<std::string>& inputLayouts() const { return input_layouts_; }
+  const std::vector<std::string>& inputLayouts() const override { return input_layouts_; }
 
   // Checks the request against inputs(), runs every node (independent branches concurrently,
   // demultiplexed branches per shard) and fills the response with the pipeline outputs in config
   // order. Output views keep their buffers alive.
-  Status infer(const InferenceRequest& request, InferenceResponse* response) const;
+  // The engine times are not measured for a whole pipeline (each model node reports its own).
+  Status infer(const InferenceRequest& request, InferenceResponse* response, uint64_t* queue_wait_us = nullptr,
+               uint64_t* inference_us = nullptr) const override;
+  // The request checks infer() starts with, in OVMS order (InferenceTarget::validate).
+  Status validate(const InferenceRequest& request) const override { return validateRequest(request); }
 
   struct Node;  // a resolved node of the plan (pipeline.cpp)
   struct Run;   // the state of one infer() call
