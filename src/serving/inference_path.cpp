@@ -39,24 +39,7 @@ InferenceOptions InferenceOptions::forOrigin(const RequestOrigin& origin) {
   return o;
 }
 
-std::string escapeForLog(std::string_view s, size_t max_bytes) {
-  std::string out;
-  const bool cut = s.size() > max_bytes;
-  if (cut) s = s.substr(0, max_bytes);
-  out.reserve(s.size() + 8);
-  static const char kHex[] = "0123456789abcdef";
-  for (unsigned char c : s) {
-    if (c < 0x20 || c >= 0x7f || c == '\\') {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (cut) out += "...";
-  return out;
-}
+std::string escapeForLog(std::string_view s, size_t max_bytes) { return logSafe(s, max_bytes); }
 
 void logRequest(const std::string& model, int64_t version, const RequestOrigin& origin, const Status& status,
                 int64_t elapsed_us) {

@@ -122,7 +122,8 @@ class InferencePath {
   PipelineResolver pipelines_;
 };
 
-// `s` made safe for a log line: control and non-ASCII bytes as \xNN, cut to `max_bytes` ("..." appended).
+// `s` made safe for a log line (ovms::logSafe): control bytes as \n, \r, \t or \xNN, invalid UTF-8 as
+// \xNN, cut to `max_bytes` with "...(N bytes)" appended.
 std::string escapeForLog(std::string_view s, size_t max_bytes = 256);
 
 // The one per-request DEBUG line (every API and method): "Request: model <name>; version <v>;

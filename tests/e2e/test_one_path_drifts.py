@@ -175,7 +175,7 @@ def test_each_request_logs_one_escaped_debug_line(i8, kpb):
     assert re.search(r"Request: model i8; version 1; KServe REST ModelInfer; status: OK; time: \d+ us", log), log
     assert re.search(r"Request: model i8; version 1; KServe gRPC ModelInfer; status: OK; time: \d+ us", log), log
     # A client-supplied name never puts raw control characters into the log.
-    assert "Request: model bad\\x0aname\\x1b[31m; version 0; KServe REST ModelInfer; status: " \
+    assert "Request: model bad\\nname\\x1b[31m; version 0; KServe REST ModelInfer; status: " \
            "Pipeline with requested name is not found" in log, log
     assert "\x1b[31m" not in log
 

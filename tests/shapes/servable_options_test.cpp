@@ -168,11 +168,6 @@ TEST_F(ServableOptions, ReshapeErrors) {
     ASSERT_TRUE(load(addFixedModel({1, 10}), c, &s).ok()) << shape;
     EXPECT_EQ(s->inputs()[0].shape, (std::vector<int64_t>{1, 10})) << shape;
   }
-  c.shape = std::nullopt;
-  c.batch_size = "4";
-  ASSERT_TRUE(load(addFixedModel({1, 10}), c, &s).ok());
-  EXPECT_EQ(s->inputs()[0].shape, (std::vector<int64_t>{1, 10}));
-  c.batch_size = std::nullopt;
   c.shape = "(1,x)";
   EXPECT_EQ(load(addFixedModel({1, 10}), c, &s).code(), StatusCode::SHAPE_WRONG_FORMAT);
   c.shape = std::nullopt;
