@@ -17,7 +17,11 @@ if [ "${OVMS_SKIP_SANITIZERS:-0}" != "1" ]; then
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$root/tools/ubsan.supp" \
     ctest --test-dir "$root/build-asan" -j "$jobs" --output-on-failure --timeout 1800
 fi
-if [ "${OVMS_SKIP_FUZZ:-0}" != "1" ]; then
+# The clang libFuzzer stage is opt-in (OVMS_FUZZ_STAGE=1) until it has been built and run green on
+# these machines: it is a fourth full build (clang) and was first written at the end of a session
+# whose machine was saturated. Every build above already replays the seed corpora and regression
+# inputs (ctest fuzz_replay.*), so a crash found once stays a test.
+if [ "${OVMS_FUZZ_STAGE:-0}" = "1" ] && [ "${OVMS_SKIP_FUZZ:-0}" != "1" ]; then
   # libFuzzer targets (tests/fuzz) built with clang under ASan+UBSan, each fuzzed about a minute.
   echo "== build (libFuzzer targets: clang, AddressSanitizer + UndefinedBehaviorSanitizer)"
   export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
