@@ -16,7 +16,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   >/dev/null
 # Release package and container image (tools/dist.sh, tools/container_*.sh, tests/deploy);
 # OVMS_DEPS_NO_CONTAINER_TOOLS=1 (the Dockerfile's build stage) leaves out the container tools.
-$SUDO apt-get install -y -qq --no-install-recommends patchelf >/dev/null
+# kubectl (kustomize) renders and checks the Kubernetes manifests offline (tests/deploy).
+$SUDO apt-get install -y -qq --no-install-recommends patchelf kubernetes-client >/dev/null
 if [ "${OVMS_DEPS_NO_CONTAINER_TOOLS:-0}" != 1 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends podman runc mmdebstrap >/dev/null
 fi
