@@ -16,8 +16,12 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   >/dev/null
 # Release package and container image (tools/dist.sh, tools/container_*.sh, tests/deploy);
 # OVMS_DEPS_NO_CONTAINER_TOOLS=1 (the Dockerfile's build stage) leaves out the container tools.
-# kubectl (kustomize) renders and checks the Kubernetes manifests offline (tests/deploy).
-$SUDO apt-get install -y -qq --no-install-recommends patchelf kubernetes-client >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends patchelf >/dev/null
+# kubectl (kustomize) renders and checks the Kubernetes manifests offline (tests/deploy). The machine
+# image may ship its own kubectl package, which conflicts with Debian's kubernetes-client.
+if ! command -v kubectl >/dev/null 2>&1; then
+  $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
+fi
 if [ "${OVMS_DEPS_NO_CONTAINER_TOOLS:-0}" != 1 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends podman runc mmdebstrap >/dev/null
 fi
