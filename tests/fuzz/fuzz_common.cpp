@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/logging.h"
+#include "serving/model_manager.h"
 
 namespace ovms::fuzz {
 
@@ -13,6 +14,19 @@ void quietLogs() {
   ovms::configureLogging("ERROR", "/dev/null");
   ovms::servingLogger()->set_level(spdlog::level::off);
   ovms::modelManagerLogger()->set_level(spdlog::level::off);
+}
+
+serving::ModelManager* demoManager() {
+  static auto* m = [] {
+    quietLogs();
+    auto* mm = new serving::ModelManager();
+    serving::ModelConfig c;
+    c.name = "demo";
+    c.base_path = OVMS_FUZZ_DEMO_MODEL;
+    if (!mm->startSingleModel(c).ok()) abort();
+    return mm;
+  }();
+  return m;
 }
 
 const std::string& scratchDir() {

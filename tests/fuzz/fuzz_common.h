@@ -5,7 +5,14 @@
 #include <string>
 #include <string_view>
 
+namespace ovms::serving {
+class ModelManager;
+}
+
 namespace ovms::fuzz {
+
+// A model manager serving the demo model as "demo", made once per process (logs quiet).
+serving::ModelManager* demoManager();
 
 // Logging off (a fuzzer runs millions of inputs) and protobuf's log through ours.
 void quietLogs();

@@ -13,19 +13,6 @@
 
 namespace {
 
-ovms::serving::ModelManager* manager() {
-  static auto* m = [] {
-    ovms::fuzz::quietLogs();
-    auto* mm = new ovms::serving::ModelManager();
-    ovms::serving::ModelConfig c;
-    c.name = "demo";
-    c.base_path = OVMS_FUZZ_DEMO_MODEL;
-    if (!mm->startSingleModel(c).ok()) abort();
-    return mm;
-  }();
-  return m;
-}
-
 template <typename Req, typename Resp, typename Svc, typename Method>
 void call(Svc& svc, Method method, const uint8_t* data, size_t size) {
   Req req;
@@ -39,9 +26,9 @@ void call(Svc& svc, Method method, const uint8_t* data, size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace ts = tensorflow::serving;
-  static ovms::serving::InferencePath path(*manager());
+  static ovms::serving::InferencePath path(*ovms::fuzz::demoManager());
   static ovms::api::tfs::PredictionServiceImpl prediction(path);
-  static ovms::api::tfs::ModelServiceImpl model_service(*manager());
+  static ovms::api::tfs::ModelServiceImpl model_service(*ovms::fuzz::demoManager());
   static std::atomic<bool> live{true};
   static ovms::api::kserve::GrpcInferenceServiceImpl kserve(path, live);
   if (size < 1) return 0;

@@ -8,26 +8,9 @@
 #include "fuzz_common.h"
 #include "serving/model_manager.h"
 
-namespace {
-
-ovms::serving::ModelManager* manager() {
-  static auto* m = [] {
-    ovms::fuzz::quietLogs();
-    auto* mm = new ovms::serving::ModelManager();
-    ovms::serving::ModelConfig c;
-    c.name = "demo";
-    c.base_path = OVMS_FUZZ_DEMO_MODEL;
-    if (!mm->startSingleModel(c).ok()) abort();
-    return mm;
-  }();
-  return m;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static ovms::serving::InferencePath inference(*manager());
-  static ovms::api::RestRouter router(*manager(), inference, ovms::api::CorsSettings{});
+  static ovms::serving::InferencePath inference(*ovms::fuzz::demoManager());
+  static ovms::api::RestRouter router(*ovms::fuzz::demoManager(), inference, ovms::api::CorsSettings{});
   if (size < 1) return 0;
   static const char* const kMethods[] = {"GET", "POST", "OPTIONS", "HEAD", "PUT", "DELETE"};
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
