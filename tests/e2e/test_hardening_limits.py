@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import DEMO_MODEL, http
+from conftest import DEMO_MODEL, SANITIZED, http
 
 PREDICT = "/v1/models/demo:predict"
 
@@ -132,6 +132,8 @@ def test_memory_returns_after_a_burst_of_large_bodies(start_server):
     time.sleep(1)
     after = rss_kb(srv.proc.pid)
     print(f"RSS before {before} kB, peak {peak} kB, after {after} kB")
+    if SANITIZED:  # ASan holds freed memory in quarantine on purpose
+        return
     assert peak > before + 20000  # the burst did take memory
     assert after < before * 1.2 + 20000, (before, peak, after)
 
