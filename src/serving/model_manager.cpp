@@ -5,10 +5,13 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <set>
 
 #include "common/logging.h"
+#include "serving/cli.h"
 #include "storage/filesystem.h"
 
 namespace ovms::serving {
@@ -28,6 +31,33 @@ constexpr std::chrono::milliseconds kSettleQuiet{150};
 constexpr std::chrono::milliseconds kSettleMax{1000};
 
 ModelManager::~ModelManager() { stop(); }
+
+std::vector<Status> ModelManager::reconcileConcurrently(const std::vector<ReconcileJob>& jobs) {
+  std::vector<Status> results(jobs.size(), Status(StatusCode::OK));
+  // Models are independent (each has its own locks; storage downloads lock per path), so a repository
+  // of many models, or of models in S3/GCS/Azure, loads in the time of its slowest model rather than
+  // of their sum. A few workers are enough: loads are downloads and session builds, not hot loops.
+  const size_t workers = std::min<size_t>(jobs.size(), std::clamp<size_t>(cpuCoreCount(), 4, 16));
+  if (workers <= 1) {
+    for (size_t i = 0; i < jobs.size(); ++i) results[i] = jobs[i].model->reconcile(jobs[i].config, false);
+    return results;
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < jobs.size(); i = next++) {
+      try {
+        results[i] = jobs[i].model->reconcile(jobs[i].config, false);
+      } catch (const std::exception& e) {  // a load must never take the manager's thread down
+        results[i] = Status(StatusCode::INTERNAL_ERROR, e.what());
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  return results;
+}
 
 void ModelManager::setVersionLoadedCallback(VersionLoadedCallback callback) {
   on_loaded_ = std::make_shared<const VersionLoadedCallback>(std::move(callback));
@@ -103,6 +133,7 @@ Status ModelManager::applyConfig(const ConfigFileContent& cfg) {
 
   Status first = cfg.first_error;
   std::set<std::string> in_file;
+  std::vector<ReconcileJob> jobs;
   for (ModelConfig m : cfg.models) {
     m.cache_dir = cache_dir_;
     in_file.insert(m.name);
@@ -145,11 +176,13 @@ Status ModelManager::applyConfig(const ConfigFileContent& cfg) {
                 describePolicy(m.policy));
     }
     active_[m.name] = m;
-    Status st = model->reconcile(m, false);
-    if (!st.ok()) {
-      MODEL_LOG(err, "Loading model {} failed: {}", m.name, st.message());
-      if (first.ok()) first = st;
-    }
+    jobs.push_back({model, m});
+  }
+  std::vector<Status> results = reconcileConcurrently(jobs);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (results[i].ok()) continue;
+    MODEL_LOG(err, "Loading model {} failed: {}", jobs[i].config.name, results[i].message());
+    if (first.ok()) first = results[i];
   }
   for (const auto& inv : cfg.invalid_models) {
     in_file.insert(inv.name);
@@ -260,12 +293,13 @@ Status ModelManager::reloadVersions() {
 
 Status ModelManager::reloadVersionsLocked() {
   Status first = StatusCode::OK;
+  std::vector<ReconcileJob> jobs;
   for (const auto& [name, config] : active_) {
     std::shared_ptr<Model> model;
-    if (!findModel(name, &model).ok()) continue;
-    Status st = model->reconcile(config, false);
-    if (!st.ok() && first.ok()) first = st;
+    if (findModel(name, &model).ok()) jobs.push_back({model, config});
   }
+  for (const Status& st : reconcileConcurrently(jobs))
+    if (!st.ok() && first.ok()) first = st;
   // A model that changed (reloaded, new shape, gone) may break or fix a pipeline using it.
   revalidatePipelinesLocked();
   return first;

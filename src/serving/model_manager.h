@@ -83,6 +83,12 @@ class ModelManager {
   void setVersionLoadedCallback(VersionLoadedCallback callback);
 
  private:
+  struct ReconcileJob {
+    std::shared_ptr<Model> model;
+    ModelConfig config;
+  };
+  // Reconciles each model with its config, several models at once; results in the jobs' order.
+  static std::vector<Status> reconcileConcurrently(const std::vector<ReconcileJob>& jobs);
   void watch(std::chrono::seconds interval);
   // All below require reload_mutex_.
   Status reloadConfigLocked(bool only_if_changed);

@@ -139,6 +139,27 @@ def test_versions_download_concurrently(peers, cloud_server, tmp_path):
     assert [predict_value(srv, version=v) for v in (1, 2, 3)] == [1.0, 2.0, 3.0]
 
 
+def test_models_download_concurrently(peers, cloud_server, tmp_path):
+    # Three models in one config.json, each with 3 MB served at 1 MB/s: one model after another they
+    # would take 9 s; the manager loads different models at the same time.
+    import json
+    gcs = peers(extra=["--throttle", str(1024 * 1024)])
+    names = ("m1", "m2", "m3")
+    for i, name in enumerate(names):
+        upload_version(gcs, name, 1, i + 1, str(tmp_path), extra_files={"pad.bin": os.urandom(3 * 1024 * 1024)})
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model_config_list": [
+        {"config": {"name": n, "base_path": f"gs://models/{n}"}} for n in names]}))
+    srv = cloud_server(["--config_path", str(config)], gcs_env(gcs))
+    wait_until(lambda: all(version_states(srv, n).get(1) == "AVAILABLE" for n in names), timeout=120,
+               what="m1-m3 AVAILABLE", server=srv)
+    lines = [ln for ln in srv.read_log().splitlines() if "Downloading gs://" in ln or "Downloaded gs://" in ln]
+    first_done = next(i for i, ln in enumerate(lines) if "Downloaded gs://" in ln)
+    started_before = {n for n in names for ln in lines[:first_done] if f"gs://models/{n}/" in ln}
+    assert started_before == set(names), "\n".join(lines)
+    assert [predict_value(srv, model=n) for n in names] == [1.0, 2.0, 3.0]
+
+
 def test_failed_first_download_is_retried_with_backoff(peers, cloud_server, tmp_path):
     # The first 3 downloads fail (503): the server stays up, reports why, backs off (1 s, 2 s, 4 s)
     # and serves the model once a download succeeds.
