@@ -101,6 +101,16 @@ HttpResponse httpPerform(const HttpRequest& request, FILE* sink) {
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, envSeconds("OVMS_STORAGE_STALL_TIMEOUT", request.stall_timeout_s));
   if (request.total_timeout_s > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT, request.total_timeout_s);
+  // Certificates are always verified (libcurl's default). A private CA (an S3-compatible server
+  // in the cluster, a TLS-intercepting proxy) is trusted through OpenSSL's usual variables.
+  if (const char* file = std::getenv("SSL_CERT_FILE"); file && *file) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, file);
+    curl_easy_setopt(curl, CURLOPT_PROXY_CAINFO, file);
+  }
+  if (const char* dir = std::getenv("SSL_CERT_DIR"); dir && *dir) {
+    curl_easy_setopt(curl, CURLOPT_CAPATH, dir);
+    curl_easy_setopt(curl, CURLOPT_PROXY_CAPATH, dir);
+  }
   // Only http(s): a redirect or a proxy setting must never reach file:// or other protocols.
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);

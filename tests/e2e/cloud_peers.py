@@ -80,27 +80,65 @@ class Peer:
 # ------------------------------------------------------------------------------------------ S3
 
 
+def make_tls_ca(tmp):
+    """A throw-away CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
+    Returns (ca_cert, server_key, server_cert) paths."""
+    d = os.path.join(tmp, "tls")
+    os.makedirs(d, exist_ok=True)
+    ca_key, ca_crt = os.path.join(d, "ca.key"), os.path.join(d, "ca.pem")
+    key, csr, crt = os.path.join(d, "server.key"), os.path.join(d, "server.csr"), os.path.join(d, "server.pem")
+    ext = os.path.join(d, "san.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_crt, "-days", "2",
+        "-subj", "/CN=ovms-test-ca")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
+    run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-out", crt, "-days", "2",
+        "-extfile", ext)
+    return ca_crt, key, crt
+
+
 class S3rver(Peer):
     BUCKET = "models"
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, tls=None):
+        """tls: (ca_cert, server_key, server_cert) from make_tls_ca to serve https."""
         exe = require_peer("s3rver")
         port = free_port()
         data = os.path.join(tmp, "s3rver-data")
         os.makedirs(data, exist_ok=True)
-        super().__init__(["node", exe, "-d", data, "-a", "127.0.0.1", "-p", str(port), "--configure-bucket",
-                          self.BUCKET, "--silent"], port, os.path.join(tmp, "s3rver.log"))
+        self.tls = tls
+        args = ["node", exe, "-d", data, "-a", "127.0.0.1", "-p", str(port), "--configure-bucket", self.BUCKET,
+                "--silent"]
+        if tls:
+            args += ["--key", tls[1], "--cert", tls[2]]
+        super().__init__(args, port, os.path.join(tmp, "s3rver.log"))
+
+    @property
+    def url(self):
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def _call(self, method, key, data=None):
+        if not self.tls:
+            return http(method, f"{self.url}/{self.BUCKET}/{urllib.parse.quote(key)}", body=data)
+        import ssl
+        from urllib.request import Request, urlopen
+        ctx = ssl.create_default_context(cafile=self.tls[0])
+        req = Request(f"{self.url}/{self.BUCKET}/{urllib.parse.quote(key)}", data=data, method=method)
+        with urlopen(req, context=ctx, timeout=30) as r:
+            return r.status, dict(r.headers), r.read()
 
     def put(self, key, data):
-        status, _, body = http("PUT", f"{self.url}/{self.BUCKET}/{urllib.parse.quote(key)}", body=data)
+        status, _, body = self._call("PUT", key, data)
         assert status == 200, (status, body)
 
     def delete(self, key):
-        status, _, body = http("DELETE", f"{self.url}/{self.BUCKET}/{urllib.parse.quote(key)}")
+        status, _, body = self._call("DELETE", key)
         assert status in (200, 204), (status, body)
 
     def env(self, access_key="S3RVER", secret="S3RVER"):
-        return {"S3_ENDPOINT": f"http://127.0.0.1:{self.port}", "AWS_ACCESS_KEY_ID": access_key,
+        return {"S3_ENDPOINT": self.url, "AWS_ACCESS_KEY_ID": access_key,
                 "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1"}
 
 
@@ -295,6 +333,7 @@ def cloud_server(tmp_path):
         workdir.mkdir()
         saved = dict(os.environ)
         for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "S3_ENDPOINT",
+                  "SSL_CERT_FILE", "SSL_CERT_DIR",
                   "GOOGLE_APPLICATION_CREDENTIALS", "STORAGE_EMULATOR_HOST", "AZURE_STORAGE_CONNECTION_STRING",
                   "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
             os.environ.pop(k, None)
