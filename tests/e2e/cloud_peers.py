@@ -109,8 +109,10 @@ class S3rver(Peer):
         data = os.path.join(tmp, "s3rver-data")
         os.makedirs(data, exist_ok=True)
         self.tls = tls
-        args = ["node", exe, "-d", data, "-a", "127.0.0.1", "-p", str(port), "--configure-bucket", self.BUCKET,
-                "--silent"]
+        # --openssl-legacy-provider: s3rver encrypts its ListObjectsV2 continuation tokens with a cipher
+        # that OpenSSL 3 keeps in the legacy provider (without it every second page is a 500).
+        args = ["node", "--openssl-legacy-provider", exe, "-d", data, "-a", "127.0.0.1", "-p", str(port),
+                "--configure-bucket", self.BUCKET, "--silent"]
         if tls:
             args += ["--key", tls[1], "--cert", tls[2]]
         super().__init__(args, port, os.path.join(tmp, "s3rver.log"))

@@ -86,6 +86,19 @@ def test_missing_bucket_and_prefix(s3, cloud_server, tmp_path):
     assert "no object exists under this prefix" in srv.read_log()
 
 
+def test_listing_spans_pages(s3, cloud_server, tmp_path):
+    """A version folder of 1,003 objects: S3 lists at most 1,000 keys a page, so the version loads
+    only if the continuation token is followed; every object reaches the cache."""
+    extra = {f"vocab/{i:04d}.txt": str(i).encode() for i in range(1001)}
+    upload_version(s3, "m", 1, 4, str(tmp_path), extra_files=extra)
+    srv = cloud_server(["--model_name", "m", "--model_path", "s3://models/m"], s3.env(), wait_for="m")
+    assert predict_value(srv) == 4.0
+    import glob
+    cached = glob.glob(os.path.join(os.path.dirname(srv.log_path), "ovms-remote-*", "*", "vocab", "*.txt"))
+    assert len(cached) == 1001, len(cached)
+    assert cached_copy(srv, "m/1", os.path.join("vocab", "1000.txt")) == b"1000"
+
+
 class _ForwardingProxy(httpserver.BaseHTTPRequestHandler):
     """A plain HTTP forward proxy (absolute-form request lines) that records what passed through."""
     seen = []
