@@ -10,6 +10,7 @@ set(OVMS_SRC ${CMAKE_CURRENT_LIST_DIR})
 # Status codes, precisions, tensors: no dependencies.
 add_library(ovms_core_types STATIC
   ${OVMS_SRC}/common/status.cpp
+  ${OVMS_SRC}/common/cpu.cpp
   ${OVMS_SRC}/engine/precision.cpp
   ${OVMS_SRC}/engine/tensor.cpp)
 target_include_directories(ovms_core_types PUBLIC ${OVMS_SRC})

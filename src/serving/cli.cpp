@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <cxxopts.hpp>
+#include "common/cpu.h"
 
 namespace ovms::serving {
 namespace {
@@ -437,7 +438,7 @@ CliOutcome parseImpl(int argc, const char* const* argv) {
 unsigned cpuCoreCount() {
   unsigned override = g_coreOverride.load();
   if (override != 0) return override;
-  return std::max(1u, std::thread::hardware_concurrency());
+  return usableCores();
 }
 
 void setCpuCoreCountForTesting(unsigned n) { g_coreOverride.store(n); }

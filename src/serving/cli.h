@@ -54,7 +54,7 @@ struct CliOutcome {
 
 CliOutcome parseCommandLine(int argc, const char* const* argv);   // never throws, never exits
 
-unsigned cpuCoreCount();           // std::thread::hardware_concurrency() with a floor of 1; overridable for tests via a setter
+unsigned cpuCoreCount();           // usableCores() (affinity and cgroup quota applied); overridable for tests via a setter
 void setCpuCoreCountForTesting(unsigned n);  // 0 = real value
 
 // Strings printed by --version:

@@ -6,11 +6,12 @@
 #include <thread>
 #include <vector>
 
+#include "common/cpu.h"
 #include "common/logging.h"
 #include "engine/onnx_model.h"
 
 namespace ovms::serving {
-unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+unsigned cores() { return usableCores(); }
 
 namespace {
 

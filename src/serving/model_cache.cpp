@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/cpu.h"
 #include "common/logging.h"
 #include "serving/model_files.h"
 
@@ -43,7 +44,7 @@ std::unique_ptr<engine::OnnxModel> loadSession(const std::string& bytes, const e
     return engine::OnnxModel::load(bytes, eo, error);
   }
   std::string options = "ovms-ort-cache-v1;ort=" + engine::engineVersion() + ";device=" + eo.device +
-                        ";cores=" + std::to_string(std::thread::hardware_concurrency());
+                        ";cores=" + std::to_string(usableCores());
   std::string path = (fs::path(cache_dir) / ("ovms_" + contentKey(bytes, options) + ".onnx")).string();
   std::string sum_path = path + ".sum";
   *cache_path = path;

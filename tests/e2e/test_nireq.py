@@ -61,7 +61,7 @@ def test_plugin_config_sets_streams_and_threads(start_server, tmp_path):
                        wait_for="m")
     m = srv.metrics()
     assert m['ovms_streams{name="m",version="1"}'] == 5
-    assert m['ovms_infer_req_queue_size{name="m",version="1"}'] == max(5, os.cpu_count())
+    assert m['ovms_infer_req_queue_size{name="m",version="1"}'] == max(5, len(os.sched_getaffinity(0)))
     default = start_server(["--model_name", "m", "--model_path", repo] + metrics, wait_for="m").metrics()
     assert default['ovms_streams{name="m",version="1"}'] != 5
 
@@ -74,6 +74,28 @@ def test_plugin_config_sets_streams_and_threads(start_server, tmp_path):
         s.stop()
     # 9 threads per inference = the calling thread + 8 pool threads; 1 = no pool.
     assert counts[9] - counts[1] >= 7, counts
+
+
+def test_threads_follow_the_cpu_affinity(start_server, tmp_path):
+    """Cores are counted from the affinity mask (taskset, cpusets) and the cgroup quota, not from the
+    machine: PERFORMANCE_HINT THROUGHPUT makes one stream per usable core, and nireq follows."""
+    cpus = sorted(os.sched_getaffinity(0))
+    assert len(cpus) >= 2, "this test needs a machine with at least 2 cores to tell 1 from all"
+    repo = sm.scale(str(tmp_path / "m"), ["n", 3])
+    args = ["--model_name", "m", "--model_path", repo, "--plugin_config", '{"PERFORMANCE_HINT": "THROUGHPUT"}',
+            "--metrics_enable", "--metrics_list", "ovms_streams,ovms_infer_req_queue_size"]
+    every = start_server(args, wait_for="m").metrics()
+    os.sched_setaffinity(0, {cpus[0]})  # the server inherits it, as under `taskset -c N`
+    try:
+        one = start_server(args, wait_for="m")
+    finally:
+        os.sched_setaffinity(0, set(cpus))
+    m = one.metrics()
+    assert m['ovms_streams{name="m",version="1"}'] == 1, m
+    assert m['ovms_infer_req_queue_size{name="m",version="1"}'] == 1, m
+    assert sm.predict(one, "m", {"x": np.ones((1, 3), np.float32)})[0] == 200
+    # Unrestricted, the same flags use every core this test may use.
+    assert every['ovms_streams{name="m",version="1"}'] == len(cpus), every
 
 
 def test_unknown_plugin_config_key(start_server, tmp_path):

@@ -7,6 +7,7 @@
 #include <functional>
 #include <thread>
 
+#include "common/cpu.h"
 #include "../../custom_nodes/custom_node_interface.h"
 #include "common/logging.h"
 #include "serving/model_manager.h"
@@ -682,8 +683,7 @@ struct Pipeline::Run {
   size_t max_workers = 1;
 
   Run(const Pipeline& pipeline, const InferenceRequest& req) : p(pipeline), request(req) {
-    unsigned hc = std::thread::hardware_concurrency();
-    max_workers = std::clamp<size_t>(hc ? hc : 2, 2, 8);
+    max_workers = std::clamp<size_t>(usableCores(), 2, 8);
   }
 
   const Node& node(size_t i) const { return *p.nodes_[i]; }
