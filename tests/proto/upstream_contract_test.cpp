@@ -284,7 +284,7 @@ const Difference kDifferences[] = {
     {Kind::MESSAGE, "inference.ModelStreamInferResponse", "error_message = 1 : string", Side::OURS_ONLY,
      "the streaming response of OVMS's (and Triton's) ModelStreamInfer, numbered as there"},
     {Kind::MESSAGE, "inference.ModelStreamInferResponse", "infer_response = 2 : inference.ModelInferResponse", Side::OURS_ONLY,
-     "as error_message"},
+     "the streaming response's payload, numbered as in OVMS's and Triton's definitions"},
 };
 
 // ---- our side, read from the generated descriptors ------------------------------------------------
