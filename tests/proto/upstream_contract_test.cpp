@@ -7,6 +7,9 @@
 //   TensorFlow      tensorflow/core/framework/{tensor,tensor_shape,types,resource_handle}.proto,
 //                   tensorflow/core/protobuf/meta_graph.proto, error codes (package tensorflow.error)
 //   KServe v2       docs/predict-api/v2/grpc_predict_v2.proto (package inference)
+// Versions read: tensorflow/serving master of July 2026, plus predict.proto at 150bad406c (which adds
+// RequestOptions.handshake = 13); kserve/kserve master of August 2026. The TensorFlow core tables follow
+// current TensorFlow (DataType through DT_UINT2 = 32 cross-checked against an exact third-party copy).
 //
 // The test walks our generated descriptors from each service's methods (plus SignatureDefMap, which
 // GetModelMetadata sends packed in a google.protobuf.Any) through every field, and requires the set
