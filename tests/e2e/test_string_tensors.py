@@ -41,7 +41,7 @@ def kserve_stub(kpb, srv):
     return kpb[1].GRPCInferenceServiceStub(grpc.insecure_channel(srv.grpc_address))
 
 
-def test_metadata_reports_string_tensors(kpb, pb, strings_server):
+def test_metadata_reports_string_tensors(kpb, strings_server):
     md = kserve_stub(kpb, strings_server).ModelMetadata(kpb[0].ModelMetadataRequest(name="strings"), timeout=10)
     assert [(t.name, t.datatype, list(t.shape)) for t in md.inputs] == [("text", "BYTES", [-1])]
     assert [(t.name, t.datatype, list(t.shape)) for t in md.outputs] == [("text_out", "BYTES", [-1])]
