@@ -2,9 +2,11 @@
 
 #include <onnxruntime_cxx_api.h>
 
+#include <cstring>
 #include <mutex>
 
 #include "engine/ir/custom_ops.h"
+#include "serving/packed_strings.h"  // header-only: the one codec of the packed STRING layout
 
 namespace ovms::engine {
 namespace {
@@ -40,6 +42,53 @@ std::vector<TensorInfo> describe(Ort::Session& s, bool inputs, std::string* erro
     infos.push_back(std::move(info));
   }
   return infos;
+}
+
+// ONNX Runtime keeps string tensors as std::string elements, not as one buffer, so a STRING
+// input (packed layout, see serving/packed_strings.h) is copied element by element. The
+// resized-buffer call keeps embedded NUL bytes, which FillStringTensor (C strings) would cut.
+bool stringTensorFromPacked(const TensorView& in, Ort::Value* value, std::string* error) {
+  std::vector<std::string_view> elements;
+  if (!serving::unpackStrings(in.data, in.bytes, &elements)) {
+    *error = "malformed packed string tensor";
+    return false;
+  }
+  const int64_t count = elementCount(in.shape);
+  if (count < 0 || static_cast<uint64_t>(count) != elements.size()) {
+    *error = "string tensor of shape " + shapeToString(in.shape) + " holds " + std::to_string(elements.size()) +
+             " elements";
+    return false;
+  }
+  Ort::AllocatorWithDefaultOptions alloc;
+  *value = Ort::Value::CreateTensor(alloc, in.shape.data(), in.shape.size(), ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING);
+  for (size_t i = 0; i < elements.size(); ++i) {
+    char* dst = value->GetResizedStringTensorElementBuffer(i, elements[i].size());
+    if (!elements[i].empty()) std::memcpy(dst, elements[i].data(), elements[i].size());
+  }
+  return true;
+}
+
+// A STRING output leaves the engine in the packed layout, in a buffer the view owns.
+TensorView packedFromStringTensor(const Ort::Value& value, Shape shape, size_t count) {
+  const size_t chars = value.GetStringTensorDataLength();
+  std::string content(chars, '\0');
+  std::vector<size_t> offsets(count);
+  if (count > 0) value.GetStringTensorContent(content.data(), chars, offsets.data(), count);
+  std::vector<std::string_view> elements;
+  elements.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t end = i + 1 < count ? offsets[i + 1] : chars;
+    elements.emplace_back(content.data() + offsets[i], end - offsets[i]);
+  }
+  auto packed = std::make_shared<std::vector<uint8_t>>();
+  serving::packStrings(elements, packed.get());
+  TensorView v;
+  v.precision = Precision::STRING;
+  v.shape = std::move(shape);
+  v.data = packed->data();
+  v.bytes = packed->size();
+  v.owner = std::shared_ptr<const void>(packed, packed->data());
+  return v;
 }
 
 }  // namespace
@@ -131,6 +180,12 @@ bool OnnxModel::infer(const std::vector<TensorView>& inputs, std::vector<TensorV
     values.reserve(inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {
       const auto& in = inputs[i];
+      if (in.precision == Precision::STRING) {
+        Ort::Value v{nullptr};
+        if (!stringTensorFromPacked(in, &v, error)) return false;
+        values.push_back(std::move(v));
+        continue;
+      }
       auto type = static_cast<ONNXTensorElementDataType>(onnxElementType(in.precision));
       // ONNX Runtime only reads inputs; the const_cast lets it view the request's bytes in place.
       values.push_back(Ort::Value::CreateTensor(impl_->cpu, const_cast<void*>(in.data), in.bytes, in.shape.data(),
@@ -141,8 +196,12 @@ bool OnnxModel::infer(const std::vector<TensorView>& inputs, std::vector<TensorV
     outputs->clear();
     outputs->reserve(results.size());
     for (size_t i = 0; i < results.size(); ++i) {
+      auto info = results[i].GetTensorTypeAndShapeInfo();
+      if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING) {
+        outputs->push_back(packedFromStringTensor(results[i], info.GetShape(), info.GetElementCount()));
+        continue;
+      }
       auto owned = std::make_shared<Ort::Value>(std::move(results[i]));
-      auto info = owned->GetTensorTypeAndShapeInfo();
       TensorView v;
       auto p = fromOnnxElementType(static_cast<int>(info.GetElementType()));
       v.precision = p ? *p : Precision::UNDEFINED;

@@ -19,6 +19,8 @@ bool denseByteSize(const Shape& shape, Precision p, uint64_t limit, uint64_t* by
 // "(1,3,224,224)" as OVMS prints shapes.
 std::string shapeToString(const Shape& shape);
 
+// STRING tensors travel in the packed layout of serving/packed_strings.h (a 4-byte length before
+// each element); the engine converts to and from ONNX Runtime string tensors.
 struct TensorView {
   Precision precision = Precision::UNDEFINED;
   Shape shape;

@@ -70,3 +70,11 @@ def scalar(repo, version=1):
                           [helper.make_tensor_value_info("s", TensorProto.FLOAT, [])],
                           [helper.make_tensor_value_info("out", TensorProto.FLOAT, [])], [c])
     return _save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), repo, version)
+
+
+def string_identity(repo, version=1):
+    """A native string model: Identity on tensor(string) [-1], text -> text_out."""
+    g = helper.make_graph([helper.make_node("Identity", ["text"], ["text_out"])], "string_identity",
+                          [helper.make_tensor_value_info("text", TensorProto.STRING, ["n"])],
+                          [helper.make_tensor_value_info("text_out", TensorProto.STRING, ["n"])])
+    return _save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), repo, version)

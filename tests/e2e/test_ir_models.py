@@ -345,9 +345,43 @@ def test_person_vehicle_bike_2004(serve):
     np.testing.assert_array_equal(c.grpc("pvb", {"image": x})["boxes"], boxes)
 
 
-@pytest.mark.xfail(strict=True, reason="seen 2026-11-27: the strongest box (conf 0.32) spans the left half of the "
-                                       "photo, crowd included; translation error or model limit, unknown without "
-                                       "OpenVINO to compare")
+# Two people measured by hand on basketball1.png (640x480), x0, y0, x1, y1 in pixels: the man holding the
+# ball (shoulder/elbow to hands, hair to shoes; the ball left out) and the man on the right, cut by the frame.
+BASKETBALL_LEFT_MAN = (37, 82, 160, 475)
+BASKETBALL_RIGHT_MAN = (435, 22, 640, 480)
+
+
+def iou(a, b):
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])  # noqa: E731
+    return ix / (area(a) + area(b) - ix)
+
+
+def test_person_vehicle_bike_2004_people_where_measured(serve):
+    """On an indoor photo of two people the translated detector puts its two strongest person boxes on them
+    (hand-measured boxes, IoU >= 0.7), and on a photo without people it finds nobody (conf < 0.3)."""
+    c = serve("pvb", os.path.join(OMZ, "person-vehicle-bike-detection-2004"))
+    out = c.grpc("pvb", {"image": load_bgr("basketball1.png", 256, 448)})
+    boxes, labels = out["boxes"], out["labels"]
+    order = np.argsort(-boxes[:, 4])
+    to_pixels = np.array([640 / 448, 480 / 256, 640 / 448, 480 / 256], np.float32)
+    first, second = (boxes[i, :4] * to_pixels for i in order[:2])
+    assert int(labels[order[0]]) == 1 and int(labels[order[1]]) == 1, labels[order[:2]]
+    assert iou(first, BASKETBALL_LEFT_MAN) >= 0.7, (first, boxes[order[0]])
+    assert iou(second, BASKETBALL_RIGHT_MAN) >= 0.7, (second, boxes[order[1]])
+    assert boxes[order[0], 4] >= 0.5, boxes[order[0]]
+    empty = c.grpc("pvb", {"image": load_bgr("home.jpg", 256, 448)})["boxes"]
+    assert empty.shape[0] == 0 or empty[:, 4].max() < 0.3, empty[:5]
+
+
+# Investigated 2026-11-27 (brief P): not a translation error as far as can be told. The same translation puts
+# its boxes on the two people of basketball1.png (test above, conf 0.6 / 0.3) and finds nobody on home.jpg; the
+# IR's NMS is plain (max 100, IoU 0.6, score 0.05, no soft-NMS) and MVN-6 (eps inside sqrt) is translated as
+# specified. On messi5.jpg every person box is weak (<= 0.32) and they overlap the crowd behind the player:
+# this surveillance-camera model does not separate a close-up player from a dense crowd. Only the FP16 IR of
+# this network is in the fixtures, so no other precision could be compared.
+@pytest.mark.xfail(strict=True, reason="model limit (see above): on messi5.jpg the strongest box (conf 0.32) spans "
+                                       "the left half of the photo, crowd included")
 def test_person_vehicle_bike_2004_box_on_player(serve):
     c = serve("pvb", os.path.join(OMZ, "person-vehicle-bike-detection-2004"))
     boxes = c.grpc("pvb", {"image": load_bgr("messi5.jpg", 256, 448)})["boxes"]

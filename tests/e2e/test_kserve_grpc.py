@@ -432,8 +432,6 @@ def test_bytes_inputs(kpb, demo, start_server, tmp_path):
     ch.close()
 
 
-@pytest.mark.xfail(strict=True, reason="server bug seen 2026-11-27: a native string identity model answers "
-                                       "INTERNAL 'not enough space: expected 96, got 16'")
 def test_string_identity_round_trip(kpb, start_server, tmp_path):
     srv = start_model(start_server, "s", identity_model(str(tmp_path / "s"), [("s", TensorProto.STRING, [3])]))
     ch = channel(srv)

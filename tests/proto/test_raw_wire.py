@@ -262,3 +262,56 @@ def test_unknown_model_status_code_from_raw_bytes(server):
     with pytest.raises(grpc.RpcError) as e:
         raw_call(server.grpc_address, "/inference.GRPCInferenceService/ModelInfer", request)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_unserved_tfs_methods_are_unimplemented(server):
+    # Classify / Regress / MultiInference exist upstream; OVMS answers UNIMPLEMENTED, and so must we
+    # (the justification of the difference pinned in upstream_contract_test.cpp).
+    for method in ["Classify", "Regress", "MultiInference"]:
+        with pytest.raises(grpc.RpcError) as e:
+            raw_call(server.grpc_address, "/tensorflow.serving.PredictionService/" + method,
+                     field_bytes(1, tfs_model_spec("demo")))
+        assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED, method
+
+
+# ---- native string tensors ----
+# TensorProto: string_val = 8 (repeated bytes), DataType DT_STRING = 7
+# InferTensorContents: bytes_contents = 8 (repeated bytes); raw BYTES: <uint32 LE length><bytes> per element
+DT_STRING = 7
+STRINGS = [b"a", b"", b"x\x00yz", b"\xff"]
+
+
+@pytest.fixture(scope="module")
+def strings_server(tmp_path_factory):
+    import model_factory
+    work = tmp_path_factory.mktemp("raw_strings")
+    repo = model_factory.string_identity(str(work / "strings"))
+    srv = OvmsServer(["--model_name", "strings", "--model_path", repo], str(work))
+    srv.wait_available("strings")
+    yield srv
+    assert srv.stop() == 0, srv.read_log()
+
+
+def test_tfs_string_val_from_raw_bytes(strings_server):
+    shape = field_bytes(2, field_varint(1, len(STRINGS)))
+    tensor = field_varint(1, DT_STRING) + field_bytes(2, shape) + b"".join(field_bytes(8, s) for s in STRINGS)
+    request = field_bytes(1, tfs_model_spec("strings")) + field_bytes(2, field_bytes(1, "text") + field_bytes(2, tensor))
+    response = decode(raw_call(strings_server.grpc_address, "/tensorflow.serving.PredictionService/Predict", request))
+    assert set(response) == {1}
+    entry = decode(response[1][0])
+    assert entry[1] == [b"text_out"]
+    out = decode(entry[2][0])
+    assert out[1] == [DT_STRING] and out[8] == STRINGS and 4 not in out
+    assert [decode(d)[1][0] for d in decode(out[2][0])[2]] == [len(STRINGS)]
+
+
+def test_kserve_bytes_from_raw_bytes(strings_server):
+    contents = b"".join(field_bytes(8, s) for s in STRINGS)
+    tensor = field_bytes(1, "text") + field_bytes(2, "BYTES") + packed_varints(3, [len(STRINGS)])
+    layout = b"".join(struct.pack("<I", len(s)) + s for s in STRINGS)
+    for request in [field_bytes(1, "strings") + field_bytes(5, tensor + field_bytes(5, contents)),
+                    field_bytes(1, "strings") + field_bytes(5, tensor) + field_bytes(7, layout)]:
+        response = decode(raw_call(strings_server.grpc_address, "/inference.GRPCInferenceService/ModelInfer", request))
+        out = decode(response[5][0])
+        assert out[1] == [b"text_out"] and out[2] == [b"BYTES"] and unpack_varints(out[3][0]) == [len(STRINGS)]
+        assert response[6] == [layout]

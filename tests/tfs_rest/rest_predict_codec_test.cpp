@@ -386,6 +386,7 @@ TEST(TfsRestConvert, StringsAndBase64) {
   EXPECT_EQ(p.request.inputs[0].tensor.precision, Precision::STRING);
   EXPECT_EQ(p.request.inputs[0].tensor.shape, (Shape{3}));
   EXPECT_EQ(p.request.inputs[0].value_count, 3);
+  EXPECT_TRUE(p.request.inputs[0].typed_values);  // counted in elements, not in (packed) bytes
   EXPECT_EQ(strings(p.request.inputs[0]), (std::vector<std::string>{"hello", "plain", ""}));
   // unnamed row with b64 objects
   p = parse(R"({"instances":[{"b64":"YQ=="},{"b64":"YmM"}]})", sig);

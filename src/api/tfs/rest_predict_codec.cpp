@@ -151,7 +151,8 @@ Status buildInput(PendingInput& pending, bool batched, const engine::TensorInfo*
 
   out->name = std::move(pending.name);
   out->storage.precision = precision;
-  out->typed_values = false;
+  // Strings arrive as JSON values, so they are counted in elements (their packed bytes have no fixed size).
+  out->typed_values = precision == Precision::STRING;
   auto& bytes = out->storage.bytes;
   Res r = kResOk;
   if (precision == Precision::STRING) {

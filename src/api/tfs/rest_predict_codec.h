@@ -25,7 +25,7 @@ enum class RestOrder { ROW, COLUMN };
 // Numbers are converted to the declared precision of the model input; inputs whose name is not a
 // model input get I32 or FP32 inferred from their first value (STRING for string/b64 data).
 // Every resulting InferenceInput owns its bytes in `storage`, `tensor` views them,
-// typed_values=false and value_count = element count. Model inputs absent from the body are
+// value_count = element count, typed_values only for STRING inputs (counted in elements). Model inputs absent from the body are
 // absent from `request`; unknown names are kept (in order of first appearance).
 // `order` is set as soon as the format is detected (also when a later error is returned).
 // `unnamed_allowed` false (a DAG pipeline, §9): the unnamed format is INVALID_INPUT_FORMAT.

@@ -121,7 +121,7 @@ Status predict(const serving::InferencePath& path, const ts::PredictRequest& req
       [response](const serving::InferenceResponse& result) {
         auto* outputs = response->mutable_outputs();
         for (const auto& out : result.outputs) {
-          if (out.tensor.precision == engine::Precision::STRING || out.tensor.precision == engine::Precision::UNDEFINED)
+          if (out.tensor.precision == engine::Precision::UNDEFINED)
             return Status(StatusCode::OV_UNSUPPORTED_SERIALIZATION_PRECISION);
           encodeTensorProto(out.tensor, &(*outputs)[out.name]);
         }

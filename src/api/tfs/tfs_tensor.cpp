@@ -127,6 +127,12 @@ void encodeTensorProto(const engine::TensorView& tensor, tensorflow::TensorProto
   proto->set_dtype(toTfDataType(tensor.precision));
   auto* shape = proto->mutable_tensor_shape();
   for (int64_t d : tensor.shape) shape->add_dim()->set_size(d);
+  if (tensor.precision == Precision::STRING) {
+    // OVMS answers native string outputs in string_val, one element each (never tensor_content).
+    serving::forEachPackedString(tensor.data, tensor.bytes, nullptr,
+                                 [proto](const char* s, uint32_t n) { proto->add_string_val(s, n); });
+    return;
+  }
   proto->mutable_tensor_content()->assign(static_cast<const char*>(tensor.data), tensor.bytes);
 }
 
