@@ -67,6 +67,7 @@ add_library(ovms_cli STATIC ${OVMS_SRC}/serving/cli.cpp)
 target_include_directories(ovms_cli PUBLIC ${OVMS_SRC})
 target_compile_features(ovms_cli PUBLIC cxx_std_20)
 target_link_libraries(ovms_cli PRIVATE cxxopts::cxxopts)
+target_link_libraries(ovms_cli PUBLIC ovms_core_types)  # common/cpu: cores for defaults
 
 # Codecs both front ends share (base64, JSON numbers and nesting, float text).
 add_library(ovms_api_common STATIC
