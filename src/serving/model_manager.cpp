@@ -11,7 +11,7 @@
 #include <set>
 
 #include "common/logging.h"
-#include "serving/cli.h"
+#include "common/cpu.h"
 #include "storage/filesystem.h"
 
 namespace ovms::serving {
@@ -37,7 +37,7 @@ std::vector<Status> ModelManager::reconcileConcurrently(const std::vector<Reconc
   // Models are independent (each has its own locks; storage downloads lock per path), so a repository
   // of many models, or of models in S3/GCS/Azure, loads in the time of its slowest model rather than
   // of their sum. A few workers are enough: loads are downloads and session builds, not hot loops.
-  const size_t workers = std::min<size_t>(jobs.size(), std::clamp<size_t>(cpuCoreCount(), 4, 16));
+  const size_t workers = std::min<size_t>(jobs.size(), std::clamp<size_t>(usableCores(), 4, 16));
   if (workers <= 1) {
     for (size_t i = 0; i < jobs.size(); ++i) results[i] = jobs[i].model->reconcile(jobs[i].config, false);
     return results;
