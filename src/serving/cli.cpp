@@ -202,7 +202,15 @@ std::unique_ptr<cxxopts::Options> buildOptions(const std::string& program) {
       ("rest_min_body_bytes_per_second", "After 10 seconds a REST request body must average at least this many bytes per second, or the connection is closed. 0 means no minimum",
           cxxopts::value<std::string>()->default_value("1024"), "BYTES_PER_SECOND")
       ("shutdown_grace_period_seconds", "On SIGTERM/SIGINT: seconds requests already being handled get to finish before the server exits",
-          cxxopts::value<std::string>()->default_value("30"), "SECONDS");
+          cxxopts::value<std::string>()->default_value("30"), "SECONDS")
+      ("tls_cert_file", "PEM certificate chain: serve gRPC and REST over TLS (needs tls_key_file). Re-read when it changes",
+          cxxopts::value<std::string>(), "TLS_CERT_FILE")
+      ("tls_key_file", "PEM private key of tls_cert_file. Re-read when it changes",
+          cxxopts::value<std::string>(), "TLS_KEY_FILE")
+      ("tls_ca_file", "PEM CA certificate(s): clients must present a certificate signed by one of them (mTLS). Needs tls_cert_file",
+          cxxopts::value<std::string>(), "TLS_CA_FILE")
+      ("api_key_file", "File holding an API key; without it the API_KEY environment variable is used. When set, every route except health needs 'Authorization: Bearer <key>'",
+          cxxopts::value<std::string>(), "API_KEY_FILE");
 
   options->add_options("multi model")
       ("config_path", "Absolute path to the json configuration file, or to a directory containing config.json",
@@ -398,6 +406,10 @@ CliOutcome parseImpl(int argc, const char* const* argv) {
     s.allowed_methods = str("allowed_methods");
     s.allowed_headers = str("allowed_headers");
     if (r.count("config_path")) s.config_path = str("config_path");
+    if (r.count("tls_cert_file")) s.tls_cert_file = str("tls_cert_file");
+    if (r.count("tls_key_file")) s.tls_key_file = str("tls_key_file");
+    if (r.count("tls_ca_file")) s.tls_ca_file = str("tls_ca_file");
+    if (r.count("api_key_file")) s.api_key_file = str("api_key_file");
     if (r.count("model_name")) s.model.model_name = str("model_name");
     if (r.count("model_path")) s.model.model_path = str("model_path");
     s.model.batch_size = optStr("batch_size");
