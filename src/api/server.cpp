@@ -5,8 +5,12 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -67,6 +71,41 @@ bool applyChannelArguments(const std::string& text, grpc::ServerBuilder& builder
     builder.AddChannelArgument(key, value);
   }
   return true;
+}
+
+// gRPC treats 0.0.0.0 as "any address" and opens a dual-stack [::] listener, so the default would
+// also accept IPv6. The help text (and --rest_bind_address) mean IPv4 only: 0.0.0.0 becomes one
+// listener per IPv4 address of this host's interfaces (those present at start-up).
+std::vector<std::string> grpcListenAddresses(const std::string& bind_list) {
+  std::vector<std::string> out;
+  for (const auto& addr : splitList(bind_list)) {
+    if (addr != "0.0.0.0") {
+      out.push_back(addr);
+      continue;
+    }
+    struct ifaddrs* list = nullptr;
+    std::vector<std::string> v4;
+    if (getifaddrs(&list) == 0) {
+      for (auto* ifa = list; ifa; ifa = ifa->ifa_next) {
+        if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET) continue;
+        char text[INET_ADDRSTRLEN];
+        auto* sin = reinterpret_cast<const sockaddr_in*>(ifa->ifa_addr);
+        if (!inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text))) continue;
+        if (std::find(v4.begin(), v4.end(), text) == v4.end()) v4.emplace_back(text);
+      }
+      freeifaddrs(list);
+    }
+    if (v4.empty()) {
+      SERVING_LOG(warn, "No IPv4 interface address found; gRPC listens on 0.0.0.0 (gRPC makes that IPv4 and IPv6)");
+      out.push_back(addr);
+      continue;
+    }
+    std::string joined;
+    for (const auto& a : v4) joined += (joined.empty() ? "" : ", ") + a;
+    SERVING_LOG(debug, "gRPC bind address 0.0.0.0: listening on the IPv4 interface addresses {}", joined);
+    out.insert(out.end(), v4.begin(), v4.end());
+  }
+  return out;
 }
 
 constexpr unsigned kGrpcTlsRefreshSeconds = 1;  // how often gRPC re-reads its staged TLS files
@@ -188,7 +227,7 @@ int runServer(const serving::ServerSettings& settings) {
   std::unique_ptr<grpc::Server> grpc_server;
   if (settings.grpc_port != 0) {
     grpc::ServerBuilder builder;
-    for (const auto& addr : splitList(settings.grpc_bind_address))
+    for (const auto& addr : grpcListenAddresses(settings.grpc_bind_address))
       builder.AddListeningPort(hostPort(addr, settings.grpc_port), grpc_credentials);
     builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
     builder.SetMaxSendMessageSize(kMaxMessageBytes);
