@@ -231,6 +231,8 @@ std::unique_ptr<cxxopts::Options> buildOptions(const std::string& program) {
           cxxopts::value<std::string>(), "MODEL_VERSION_POLICY")
       ("nireq", "Size of the inference request pool for the model. 0 or unset: chosen automatically",
           cxxopts::value<std::string>(), "NIREQ")
+      ("warmup_iterations", "Inferences on generated inputs each model version runs before it becomes AVAILABLE (0 to 10000; default 0)",
+          cxxopts::value<std::string>(), "WARMUP_ITERATIONS")
       ("target_device", "Target device to run the inference on: CPU (ONNX Runtime CPU provider), GPU (CUDA provider, when present), MULTI:/HETERO:/AUTO: lists (absent devices are skipped with a warning), AUTO. Default: CPU",
           cxxopts::value<std::string>(), "TARGET_DEVICE")
       ("plugin_config", "A JSON object of plugin configuration keys and values, e.g. \"{\\\"NUM_STREAMS\\\": \\\"1\\\"}\"",
@@ -270,6 +272,10 @@ std::string validate(const ServerSettings& s, const cxxopts::ParseResult& r) {
       (given(m.batch_size) || given(m.shape) || (m.nireq.has_value() && *m.nireq != 0) ||
        given(m.model_version_policy) || given(m.target_device) || given(m.plugin_config)))
     return "Model parameters in CLI are exclusive with the config file";
+  if (!s.config_path.empty() && m.warmup_iterations.has_value())
+    return "warmup_iterations is a single-model parameter; with config_path set \"warmup\": {\"iterations\": N} per model";
+  if (m.warmup_iterations.has_value() && *m.warmup_iterations > 10000)
+    return "warmup_iterations should be from 0 to 10000";
   // 4
   const unsigned cores = cpuCoreCount();
   if (s.grpc_workers < 1 || s.grpc_workers > cores)
@@ -370,6 +376,7 @@ CliOutcome parseImpl(int argc, const char* const* argv) {
     s.rest_min_body_bytes_per_second = u32("rest_min_body_bytes_per_second");
     s.shutdown_grace_period_seconds = u32("shutdown_grace_period_seconds");
     if (r.count("nireq")) s.model.nireq = u32("nireq");
+    if (r.count("warmup_iterations")) s.model.warmup_iterations = u32("warmup_iterations");
     if (r.count("max_sequence_number")) (void)u32("max_sequence_number");  // type check only
 
     if (!r.unmatched().empty()) {

@@ -12,6 +12,7 @@ struct ModelCliSettings {          // single-model mode flags (strings are valid
   std::string model_name, model_path;
   std::optional<std::string> batch_size, shape, layout, model_version_policy, plugin_config, target_device;
   std::optional<uint32_t> nireq;
+  std::optional<uint32_t> warmup_iterations;  // --warmup_iterations (config.json: "warmup": {"iterations": N})
 };
 
 struct ServerSettings {
