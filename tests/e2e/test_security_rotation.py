@@ -15,7 +15,6 @@ import pytest
 from conftest import DEMO_MODEL, stubs_dir
 from security_helpers import DEMO_INFER, Pki, read, wait_tls_available
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed (tools/install_deps.sh)")
 
 
 def peer_certificate(port, ca, alpn=None):

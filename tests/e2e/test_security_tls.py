@@ -1,7 +1,6 @@
 """TLS and mTLS on the gRPC and REST ports (--tls_cert_file, --tls_key_file, --tls_ca_file), with
 certificates made by openssl and stock clients: curl and python3-grpcio's ssl_channel_credentials."""
 import http.client as http_client
-import shutil
 import ssl
 import urllib.error
 
@@ -11,8 +10,6 @@ import pytest
 from conftest import DEMO_MODEL, http, stubs_dir
 from security_helpers import DEMO_INFER, Pki, curl, https, read, run_to_exit, wait_tls_available
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None or shutil.which("curl") is None,
-                                reason="openssl and curl are needed (tools/install_deps.sh installs them)")
 
 
 @pytest.fixture(scope="module")
