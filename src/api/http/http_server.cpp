@@ -271,10 +271,13 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
       logger()->debug("REST TLS handshake failed: {}", hec.message());
     } else {
       co_await serve(tls_stream, *ctl);
-      // close_notify, bounded: a peer that already went away just makes it fail.
-      low.expires_after(kTlsShutdownTimeout);
-      auto [sec] = co_await tls_stream.async_shutdown(kTok);
-      (void)sec;
+      // close_notify, bounded (a peer that already went away just makes it fail); skipped while the
+      // server stops, so stop() does not wait for peers to answer it.
+      if (!stopping.load()) {
+        low.expires_after(kTlsShutdownTimeout);
+        auto [sec] = co_await tls_stream.async_shutdown(kTok);
+        (void)sec;
+      }
     }
     {
       std::lock_guard lk(sessions_mu);
