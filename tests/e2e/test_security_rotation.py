@@ -153,3 +153,44 @@ def test_certificate_rotated_under_traffic(start_server, tmp_path):
     errors = [line for line in log.splitlines() if "TLS files changed but are not used" in line]
     assert errors and all("[error]" in line for line in errors), errors
     assert any(cert in line for line in errors), errors
+
+
+def test_client_ca_rotated(start_server, tmp_path):
+    """mTLS: after --tls_ca_file changes, new connections need a client certificate from the new CA."""
+    stubs_dir()
+    from kserve import grpc_predict_v2_pb2, grpc_predict_v2_pb2_grpc
+    pki = Pki(str(tmp_path / "pki"))
+    ca = str(tmp_path / "clients-ca.pem")
+    shutil.copy(pki.ca, ca)
+    srv = start_server(["--model_name", "demo", "--model_path", DEMO_MODEL, "--tls_cert_file", pki.server,
+                        "--tls_key_file", pki.server_key, "--tls_ca_file", ca])
+    wait_tls_available(srv, "demo", pki.ca, cert=pki.client, key=pki.client_key)
+
+    def rest_ok(cert, key):
+        ctx = ssl.create_default_context(cafile=pki.ca)
+        ctx.load_cert_chain(cert, key)
+        conn = http.client.HTTPSConnection("127.0.0.1", srv.rest_port, context=ctx, timeout=5)
+        try:
+            conn.request("GET", "/v1/models/demo")
+            return conn.getresponse().status == 200
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            conn.close()
+
+    def grpc_ok(cert, key):
+        creds = grpc.ssl_channel_credentials(read(pki.ca), read(key), read(cert))
+        with grpc.secure_channel(srv.grpc_address, creds) as ch:
+            try:
+                grpc_predict_v2_pb2_grpc.GRPCInferenceServiceStub(ch).ServerLive(
+                    grpc_predict_v2_pb2.ServerLiveRequest(), timeout=5)
+                return True
+            except grpc.RpcError:
+                return False
+
+    assert rest_ok(pki.client, pki.client_key) and grpc_ok(pki.client, pki.client_key)
+    assert not rest_ok(pki.foreign, pki.foreign_key) and not grpc_ok(pki.foreign, pki.foreign_key)
+    replace_file(ca, read(pki.other_ca))
+    wait_for(lambda: rest_ok(pki.foreign, pki.foreign_key), "the new client CA on REST", srv)
+    wait_for(lambda: grpc_ok(pki.foreign, pki.foreign_key), "the new client CA on gRPC", srv)
+    assert not rest_ok(pki.client, pki.client_key) and not grpc_ok(pki.client, pki.client_key)
