@@ -9,6 +9,9 @@
 // bounded by a silence timeout, the whole-body deadline and the minimum average rate, so a body
 // trickled a byte at a time cannot hold a connection) -> handler -> release the body -> write
 // response (write timeout) -> loop while keep-alive.
+//
+// TLS (setTls): the same loop runs over a beast::ssl_stream after a bounded handshake; timeouts and
+// stop() act on the TCP stream underneath. Each connection keeps the SSL context it was accepted with.
 #include "api/http/http_server.h"
 
 #include <spdlog/spdlog.h>
