@@ -57,7 +57,8 @@ add_library(ovms_serving STATIC
   ${OVMS_SRC}/serving/model_manager.cpp
   ${OVMS_SRC}/serving/shape_config.cpp
   ${OVMS_SRC}/serving/image_inputs.cpp
-  ${OVMS_SRC}/serving/inference_path.cpp)
+  ${OVMS_SRC}/serving/inference_path.cpp
+  ${OVMS_SRC}/serving/warmup.cpp)
 target_link_libraries(ovms_serving PUBLIC ovms_engine ovms_storage ovms_logging ovms_image nlohmann_json::nlohmann_json)
 include(${OVMS_SRC}/serving/pipeline/pipeline.cmake)  # DAG pipelines (§9), part of ovms_serving
 include(${OVMS_SRC}/custom_nodes/custom_nodes.cmake)  # example custom node libraries
@@ -90,12 +91,15 @@ add_library(ovms_api STATIC
   ${OVMS_SRC}/api/metrics/metrics.cpp
   ${OVMS_SRC}/api/rest_router.cpp
   ${OVMS_SRC}/api/rest_routes.cpp
+  ${OVMS_SRC}/api/security/api_key.cpp
+  ${OVMS_SRC}/api/security/secret_watcher.cpp
+  ${OVMS_SRC}/api/security/tls_material.cpp
   ${OVMS_SRC}/api/server.cpp
   ${OVMS_SRC}/api/tfs/tfs_api.cpp
   ${OVMS_SRC}/api/tfs/tfs_grpc_service.cpp
   ${OVMS_SRC}/api/tfs/tfs_tensor.cpp)
 target_link_libraries(ovms_api PUBLIC ovms_serving ovms_proto ovms_http ovms_tfs_rest_codec ovms_api_common ovms_cli
-                                      prometheus-cpp::core)
+                                      prometheus-cpp::core OpenSSL::SSL OpenSSL::Crypto)
 target_compile_definitions(ovms_api PRIVATE OVMS_VERSION_STRING="${PROJECT_VERSION}")
 
 add_executable(ovms ${OVMS_SRC}/main.cpp)

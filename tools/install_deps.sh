@@ -6,7 +6,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  build-essential cmake ninja-build ccache git ca-certificates curl \
+  build-essential cmake ninja-build ccache git ca-certificates curl openssl \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
   libboost1.81-dev rapidjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcxxopts-dev \
   prometheus-cpp-dev libpugixml-dev libcurl4-openssl-dev libssl-dev libturbojpeg0-dev libpng-dev \

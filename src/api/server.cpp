@@ -2,8 +2,15 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/resource_quota.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +22,9 @@
 #include "api/rest_router.h"
 #include "api/kserve/kserve_grpc_service.h"
 #include "api/metrics/metrics.h"
+#include "api/security/api_key.h"
+#include "api/security/secret_watcher.h"
+#include "api/security/tls_material.h"
 #include "api/tfs/tfs_grpc_service.h"
 #include "common/logging.h"
 #include "engine/onnx_model.h"
@@ -63,6 +73,72 @@ bool applyChannelArguments(const std::string& text, grpc::ServerBuilder& builder
   return true;
 }
 
+// gRPC treats 0.0.0.0 as "any address" and opens a dual-stack [::] listener, so the default would
+// also accept IPv6. The help text (and --rest_bind_address) mean IPv4 only: 0.0.0.0 becomes one
+// listener per IPv4 address of this host's interfaces (those present at start-up).
+std::vector<std::string> grpcListenAddresses(const std::string& bind_list) {
+  std::vector<std::string> out;
+  for (const auto& addr : splitList(bind_list)) {
+    if (addr != "0.0.0.0") {
+      out.push_back(addr);
+      continue;
+    }
+    struct ifaddrs* list = nullptr;
+    std::vector<std::string> v4;
+    if (getifaddrs(&list) == 0) {
+      for (auto* ifa = list; ifa; ifa = ifa->ifa_next) {
+        if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET) continue;
+        char text[INET_ADDRSTRLEN];
+        auto* sin = reinterpret_cast<const sockaddr_in*>(ifa->ifa_addr);
+        if (!inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text))) continue;
+        if (std::find(v4.begin(), v4.end(), text) == v4.end()) v4.emplace_back(text);
+      }
+      freeifaddrs(list);
+    }
+    if (v4.empty()) {
+      SERVING_LOG(warn, "No IPv4 interface address found; gRPC listens on 0.0.0.0 (gRPC makes that IPv4 and IPv6)");
+      out.push_back(addr);
+      continue;
+    }
+    std::string joined;
+    for (const auto& a : v4) joined += (joined.empty() ? "" : ", ") + a;
+    SERVING_LOG(debug, "gRPC bind address 0.0.0.0: listening on the IPv4 interface addresses {}", joined);
+    out.insert(out.end(), v4.begin(), v4.end());
+  }
+  return out;
+}
+
+constexpr unsigned kGrpcTlsRefreshSeconds = 1;  // how often gRPC re-reads its staged TLS files
+
+// The API key from --api_key_file, else from env API_KEY (both trimmed); empty = no authentication.
+bool resolveApiKey(const serving::ServerSettings& settings, std::string* key, std::string* error) {
+  if (!settings.api_key_file.empty()) return security::readApiKeyFile(settings.api_key_file, key, error);
+  const char* env = std::getenv("API_KEY");
+  std::string value = env ? env : "";
+  auto first = value.find_first_not_of(" \t\r\n");
+  auto last = value.find_last_not_of(" \t\r\n");
+  *key = first == std::string::npos ? std::string() : value.substr(first, last - first + 1);
+  return true;
+}
+
+// 401 for REST requests without the API key (health routes and CORS preflights stay open).
+bool rejectWithoutApiKey(const http::HttpRequest& request, http::HttpResponse& response, const CorsSettings& cors) {
+  if (!security::apiKeys().enabled() || request.method == "OPTIONS" || security::isHealthPath(request.path))
+    return false;
+  const std::string* authorization = request.header("authorization");
+  if (security::apiKeys().authorized(authorization ? *authorization : std::string_view())) return false;
+  response.status = 401;
+  response.content_type = "application/json";
+  response.body = authorization ? "{\"error\": \"Invalid API key\"}"
+                                : "{\"error\": \"Missing API key: send the header Authorization: Bearer <key>\"}";
+  response.headers.emplace_back("WWW-Authenticate", "Bearer");
+  response.headers.emplace_back("Access-Control-Allow-Origin", cors.allowed_origins);
+  response.headers.emplace_back("Access-Control-Allow-Methods", cors.allowed_methods);
+  response.headers.emplace_back("Access-Control-Allow-Headers", cors.allowed_headers);
+  if (cors.allow_credentials) response.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+  return true;
+}
+
 }  // namespace
 
 int runServer(const serving::ServerSettings& settings) {
@@ -82,6 +158,62 @@ int runServer(const serving::ServerSettings& settings) {
   signal(SIGPIPE, SIG_IGN);
 
   SERVING_LOG(info, "OpenVINO Model Server {} (ONNX Runtime {} backend)", OVMS_VERSION_STRING, engine::engineVersion());
+
+  // Security options (docs/security.md): checked before any listener starts.
+  const security::TlsFiles tls_files{settings.tls_cert_file, settings.tls_key_file, settings.tls_ca_file};
+  security::TlsMaterial tls_material;
+  if ((!tls_files.cert_file.empty() || !tls_files.key_file.empty() || !tls_files.ca_file.empty()) &&
+      (tls_files.cert_file.empty() || tls_files.key_file.empty())) {
+    SERVING_LOG(err, "--tls_cert_file and --tls_key_file must be given together (--tls_ca_file needs both)");
+    return 1;
+  }
+  if (tls_files.enabled()) {
+    std::string error;
+    if (!security::loadTlsMaterial(tls_files, &tls_material, &error)) {
+      SERVING_LOG(err, "{}", error);
+      return 1;
+    }
+    SERVING_LOG(info, "TLS enabled on the gRPC and REST ports with {}{}", tls_files.cert_file,
+                tls_files.ca_file.empty() ? "" : "; client certificates signed by " + tls_files.ca_file + " required");
+  }
+  {
+    std::string key, error;
+    if (!resolveApiKey(settings, &key, &error)) {
+      SERVING_LOG(err, "{}", error);
+      return 1;
+    }
+    if (!key.empty())
+      SERVING_LOG(info, "API key required on all but the health routes (key from {})",
+                  settings.api_key_file.empty() ? "env API_KEY" : settings.api_key_file);
+    security::apiKeys().set(std::move(key));
+  }
+  // gRPC reads its TLS files itself (FileWatcherCertificateProvider); it reads checked copies only.
+  std::unique_ptr<security::GrpcTlsStage> grpc_tls_stage;
+  std::shared_ptr<grpc::ServerCredentials> grpc_credentials = grpc::InsecureServerCredentials();
+  if (tls_files.enabled() && settings.grpc_port != 0) {
+    grpc_tls_stage = std::make_unique<security::GrpcTlsStage>();
+    std::string error;
+    if (!grpc_tls_stage->publish(tls_material, &error)) {
+      SERVING_LOG(err, "{}", error);
+      return 1;
+    }
+    std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
+    if (tls_files.ca_file.empty())
+      provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          grpc_tls_stage->keyPath(), grpc_tls_stage->certPath(), kGrpcTlsRefreshSeconds);
+    else
+      provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          grpc_tls_stage->keyPath(), grpc_tls_stage->certPath(), grpc_tls_stage->caPath(), kGrpcTlsRefreshSeconds);
+    grpc::experimental::TlsServerCredentialsOptions tls_options(provider);
+    tls_options.watch_identity_key_cert_pairs();
+    if (!tls_files.ca_file.empty()) {
+      tls_options.watch_root_certs();
+      tls_options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    } else {
+      tls_options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    }
+    grpc_credentials = grpc::experimental::TlsServerCredentials(tls_options);
+  }
   serving::ModelManager manager;
 
   // gRPC first, then REST, then the models (the current OVMS start order).
@@ -95,8 +227,8 @@ int runServer(const serving::ServerSettings& settings) {
   std::unique_ptr<grpc::Server> grpc_server;
   if (settings.grpc_port != 0) {
     grpc::ServerBuilder builder;
-    for (const auto& addr : splitList(settings.grpc_bind_address))
-      builder.AddListeningPort(hostPort(addr, settings.grpc_port), grpc::InsecureServerCredentials());
+    for (const auto& addr : grpcListenAddresses(settings.grpc_bind_address))
+      builder.AddListeningPort(hostPort(addr, settings.grpc_port), grpc_credentials);
     builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
     builder.SetMaxSendMessageSize(kMaxMessageBytes);
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
@@ -136,8 +268,17 @@ int runServer(const serving::ServerSettings& settings) {
       if (auto* m = metrics::instance()) m->onRequestRefused(metrics::Interface::REST, std::string(reason));
     };
     rest_server = std::make_unique<http::HttpServer>(
-        opts, [&router](const http::HttpRequest& req, http::HttpResponse& resp) { router.handle(req, resp); });
+        opts, [&router, &cors](const http::HttpRequest& req, http::HttpResponse& resp) {
+          if (rejectWithoutApiKey(req, resp, cors)) return;
+          router.handle(req, resp);
+        });
     std::string error;
+    if (tls_files.enabled() &&
+        !rest_server->setTls(tls_material.cert_pem, tls_material.key_pem, tls_material.ca_pem, &error)) {
+      SERVING_LOG(err, "TLS files {} / {} rejected: {}", tls_files.cert_file, tls_files.key_file, error);
+      if (grpc_server) grpc_server->Shutdown();
+      return 1;
+    }
     if (!rest_server->start(&error)) {
       SERVING_LOG(err, "Failed to start REST server on port {}: {}", settings.rest_port, error);
       if (grpc_server) grpc_server->Shutdown();
@@ -146,8 +287,21 @@ int runServer(const serving::ServerSettings& settings) {
     SERVING_LOG(info, "Started REST server at {}", hostPort(settings.rest_bind_address, settings.rest_port));
   }
 
+  // Secret files are re-read when they change, on the config.json poll period.
+  security::SecretWatcher secret_watcher(
+      tls_files,
+      [&](const security::TlsMaterial& material, std::string* error) {
+        if (rest_server && !rest_server->setTls(material.cert_pem, material.key_pem, material.ca_pem, error))
+          return false;
+        if (grpc_tls_stage && !grpc_tls_stage->publish(material, error)) return false;
+        return true;
+      },
+      settings.api_key_file);
+  secret_watcher.start(tls_material, {}, std::chrono::seconds(settings.file_system_poll_wait_seconds));
+
   const auto grace = std::chrono::seconds(settings.shutdown_grace_period_seconds);
   auto shutdownAll = [&] {
+    secret_watcher.stop();
     // Both front ends stop taking new requests at once; requests in flight get the grace period.
     std::thread rest_stop;
     if (rest_server) rest_stop = std::thread([&] { rest_server->stop(grace); });

@@ -203,7 +203,15 @@ std::unique_ptr<cxxopts::Options> buildOptions(const std::string& program) {
       ("rest_min_body_bytes_per_second", "After 10 seconds a REST request body must average at least this many bytes per second, or the connection is closed. 0 means no minimum",
           cxxopts::value<std::string>()->default_value("1024"), "BYTES_PER_SECOND")
       ("shutdown_grace_period_seconds", "On SIGTERM/SIGINT: seconds requests already being handled get to finish before the server exits",
-          cxxopts::value<std::string>()->default_value("30"), "SECONDS");
+          cxxopts::value<std::string>()->default_value("30"), "SECONDS")
+      ("tls_cert_file", "PEM certificate chain: serve gRPC and REST over TLS (needs tls_key_file). Re-read when it changes",
+          cxxopts::value<std::string>(), "TLS_CERT_FILE")
+      ("tls_key_file", "PEM private key of tls_cert_file. Re-read when it changes",
+          cxxopts::value<std::string>(), "TLS_KEY_FILE")
+      ("tls_ca_file", "PEM CA certificate(s): clients must present a certificate signed by one of them (mTLS). Needs tls_cert_file",
+          cxxopts::value<std::string>(), "TLS_CA_FILE")
+      ("api_key_file", "File holding an API key; without it the API_KEY environment variable is used. When set, every route except health needs 'Authorization: Bearer <key>'",
+          cxxopts::value<std::string>(), "API_KEY_FILE");
 
   options->add_options("multi model")
       ("config_path", "Absolute path to the json configuration file, or to a directory containing config.json",
@@ -224,6 +232,8 @@ std::unique_ptr<cxxopts::Options> buildOptions(const std::string& program) {
           cxxopts::value<std::string>(), "MODEL_VERSION_POLICY")
       ("nireq", "Size of the inference request pool for the model. 0 or unset: chosen automatically",
           cxxopts::value<std::string>(), "NIREQ")
+      ("warmup_iterations", "Inferences on generated inputs each model version runs before it becomes AVAILABLE (0 to 10000; default 0)",
+          cxxopts::value<std::string>(), "WARMUP_ITERATIONS")
       ("target_device", "Target device to run the inference on: CPU (ONNX Runtime CPU provider), GPU (CUDA provider, when present), MULTI:/HETERO:/AUTO: lists (absent devices are skipped with a warning), AUTO. Default: CPU",
           cxxopts::value<std::string>(), "TARGET_DEVICE")
       ("plugin_config", "A JSON object of plugin configuration keys and values, e.g. \"{\\\"NUM_STREAMS\\\": \\\"1\\\"}\"",
@@ -263,6 +273,10 @@ std::string validate(const ServerSettings& s, const cxxopts::ParseResult& r) {
       (given(m.batch_size) || given(m.shape) || (m.nireq.has_value() && *m.nireq != 0) ||
        given(m.model_version_policy) || given(m.target_device) || given(m.plugin_config)))
     return "Model parameters in CLI are exclusive with the config file";
+  if (!s.config_path.empty() && m.warmup_iterations.has_value())
+    return "warmup_iterations is a single-model parameter; with config_path set \"warmup\": {\"iterations\": N} per model";
+  if (m.warmup_iterations.has_value() && *m.warmup_iterations > 10000)
+    return "warmup_iterations should be from 0 to 10000";
   // 4
   const unsigned cores = cpuCoreCount();
   if (s.grpc_workers < 1 || s.grpc_workers > cores)
@@ -363,6 +377,7 @@ CliOutcome parseImpl(int argc, const char* const* argv) {
     s.rest_min_body_bytes_per_second = u32("rest_min_body_bytes_per_second");
     s.shutdown_grace_period_seconds = u32("shutdown_grace_period_seconds");
     if (r.count("nireq")) s.model.nireq = u32("nireq");
+    if (r.count("warmup_iterations")) s.model.warmup_iterations = u32("warmup_iterations");
     if (r.count("max_sequence_number")) (void)u32("max_sequence_number");  // type check only
 
     if (!r.unmatched().empty()) {
@@ -399,6 +414,10 @@ CliOutcome parseImpl(int argc, const char* const* argv) {
     s.allowed_methods = str("allowed_methods");
     s.allowed_headers = str("allowed_headers");
     if (r.count("config_path")) s.config_path = str("config_path");
+    if (r.count("tls_cert_file")) s.tls_cert_file = str("tls_cert_file");
+    if (r.count("tls_key_file")) s.tls_key_file = str("tls_key_file");
+    if (r.count("tls_ca_file")) s.tls_ca_file = str("tls_ca_file");
+    if (r.count("api_key_file")) s.api_key_file = str("api_key_file");
     if (r.count("model_name")) s.model.model_name = str("model_name");
     if (r.count("model_path")) s.model.model_path = str("model_path");
     s.model.batch_size = optStr("batch_size");

@@ -12,6 +12,7 @@ struct ModelCliSettings {          // single-model mode flags (strings are valid
   std::string model_name, model_path;
   std::optional<std::string> batch_size, shape, layout, model_version_policy, plugin_config, target_device;
   std::optional<uint32_t> nireq;
+  std::optional<uint32_t> warmup_iterations;  // --warmup_iterations (config.json: "warmup": {"iterations": N})
 };
 
 struct ServerSettings {
@@ -40,6 +41,9 @@ struct ServerSettings {
   uint32_t rest_body_timeout_seconds = 300;          // whole-body deadline; 0 = none
   uint32_t rest_min_body_bytes_per_second = 1024;    // minimum average body rate after 10 s; 0 = none
   uint32_t shutdown_grace_period_seconds = 30;       // SIGTERM: time in-flight requests get to finish
+  // Security (docs/security.md; all empty = plain gRPC/HTTP without authentication, as OVMS).
+  std::string tls_cert_file, tls_key_file, tls_ca_file;  // TLS on both ports; ca_file = client certificates (mTLS)
+  std::string api_key_file;                               // else env API_KEY; checked on all but health routes
   std::string config_path;         // if a directory, <dir>/config.json
   ModelCliSettings model;
 };

@@ -77,6 +77,10 @@ const char* const kSchema = R"({
             "idle_sequence_cleanup": {"type": "boolean"},
             "low_latency_transformation": {"type": "boolean"},
             "max_sequence_number": {"type": "integer", "minimum": 0},
+            "warmup": {
+              "type": "object", "required": ["iterations"], "additionalProperties": false,
+              "properties": {"iterations": {"type": "integer", "minimum": 0, "maximum": 10000}}
+            },
             "custom_loader_options": {
               "type": "object", "required": ["loader_name"], "minProperties": 1,
               "properties": {"loader_name": {"type": "string"}},
@@ -262,6 +266,7 @@ Status convertModel(const rapidjson::Value& c, const std::string& config_dir, Mo
     m.nireq = n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n);
   }
   if (c.HasMember("target_device")) m.target_device = c["target_device"].GetString();
+  if (c.HasMember("warmup")) m.warmup_iterations = static_cast<uint32_t>(c["warmup"]["iterations"].GetInt64());
   if (c.HasMember("plugin_config")) {
     Status st = parsePluginConfig(toJsonText(c["plugin_config"]), &m.plugin_config);
     if (!st.ok()) {

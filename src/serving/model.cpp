@@ -1,4 +1,5 @@
 #include "serving/model.h"
+#include "serving/warmup.h"
 
 #include <algorithm>
 #include <cctype>
@@ -128,6 +129,7 @@ Status ModelVersion::load(const std::string& dir, const ModelConfig& config, con
   MODEL_LOG(info, "Loading model: {}, version: {}, from path: {}", model_name_, version_, dir);
   std::unique_ptr<Servable> fresh;
   Status st = Servable::load(dir, config, &fresh);
+  if (st.ok() && config.warmup_iterations > 0) st = warmupServable(*fresh, config.warmup_iterations, model_name_, version_);
   if (!st.ok()) {
     MODEL_LOG(err, "Error occurred while loading model: {}; version: {}; error: {}", model_name_, version_,
               st.message());

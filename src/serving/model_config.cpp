@@ -60,6 +60,8 @@ std::vector<std::string> ModelConfig::changesTo(const ModelConfig& o) const {
   if (nireq != o.nireq) out.push_back("nireq: " + std::to_string(nireq) + " -> " + std::to_string(o.nireq));
   if (target_device != o.target_device) out.push_back("target_device: " + target_device + " -> " + o.target_device);
   if (plugin_config != o.plugin_config) out.push_back("plugin_config: " + map(plugin_config) + " -> " + map(o.plugin_config));
+  if (warmup_iterations != o.warmup_iterations)
+    out.push_back("warmup.iterations: " + std::to_string(warmup_iterations) + " -> " + std::to_string(o.warmup_iterations));
   if (!(policy == o.policy))
     out.push_back("model_version_policy: " + describePolicy(policy) + " -> " + describePolicy(o.policy));
   return out;

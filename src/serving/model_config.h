@@ -31,10 +31,12 @@ struct ModelConfig {
   std::string target_device = "CPU";
   std::map<std::string, std::string> plugin_config;
   std::string cache_dir;                   // compiled-model cache (--cache_dir, or /opt/cache); "" = off
+  uint32_t warmup_iterations = 0;          // inferences on generated inputs before a version is AVAILABLE (not in OVMS)
   // Fields whose change forces a reload of every version (§4.4).
   bool sameLoadSettings(const ModelConfig& o) const {
     return name == o.name && base_path == o.base_path && batch_size == o.batch_size && shape == o.shape &&
-           layout == o.layout && nireq == o.nireq && target_device == o.target_device && plugin_config == o.plugin_config;
+           layout == o.layout && nireq == o.nireq && target_device == o.target_device && plugin_config == o.plugin_config &&
+           warmup_iterations == o.warmup_iterations;
   }
   // "field: old -> new" for every field that differs from `o` (the newer config), for reload logs.
   std::vector<std::string> changesTo(const ModelConfig& o) const;

@@ -9,6 +9,9 @@
 // bounded by a silence timeout, the whole-body deadline and the minimum average rate, so a body
 // trickled a byte at a time cannot hold a connection) -> handler -> release the body -> write
 // response (write timeout) -> loop while keep-alive.
+//
+// TLS (setTls): the same loop runs over a beast::ssl_stream after a bounded handshake; timeouts and
+// stop() act on the TCP stream underneath. Each connection keeps the SSL context it was accepted with.
 #include "api/http/http_server.h"
 
 #include <spdlog/spdlog.h>
@@ -19,6 +22,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <exception>
 #include <list>
@@ -34,6 +39,7 @@ namespace ovms::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -44,6 +50,8 @@ constexpr std::uint32_t kHeaderLimit = 64 * 1024;
 constexpr std::chrono::seconds kReadTimeout{60};   // max silence while a request is being received
 constexpr std::chrono::seconds kWriteTimeout{60};  // max time to write one response
 constexpr std::chrono::seconds kLingerTimeout{2};  // drain time after an error response + close
+constexpr std::chrono::seconds kTlsHandshakeTimeout{10};
+constexpr std::chrono::seconds kTlsShutdownTimeout{2};
 constexpr std::size_t kLingerMaxBytes = 16u << 20;
 // After a body at least this large is released and no other large body is held, free memory is
 // handed back to the OS (glibc keeps freed large-request buffers in its arenas otherwise).
@@ -122,6 +130,14 @@ struct HttpServer::Impl {
   std::atomic<uint64_t> inflight_body_bytes{0};
   std::atomic<bool> trimming{false};
 
+  // TLS: every new connection takes the context current at accept time and keeps it.
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls_ctx;
+  std::shared_ptr<ssl::context> currentTls() {
+    std::lock_guard lk(tls_mu);
+    return tls_ctx;
+  }
+
   // Adds `n` bytes to the body budget; false (nothing added) when that would pass the bound. A body
   // larger than the whole bound is still taken when nothing else is held (it could never fit).
   bool reserveBody(uint64_t n) {
@@ -160,7 +176,10 @@ struct HttpServer::Impl {
   bool bindAll(std::string* error);
   asio::awaitable<void> listen(tcp::acceptor* acceptor);
   asio::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<SessionCtl> ctl);
-  asio::awaitable<void> sendErrorAndLinger(beast::tcp_stream& stream, beast::flat_buffer& buf, SessionCtl& ctl,
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream, SessionCtl& ctl);
+  template <class Stream>
+  asio::awaitable<void> sendErrorAndLinger(Stream& stream, beast::flat_buffer& buf, SessionCtl& ctl,
                                            unsigned version, bhttp::status status, std::string_view message,
                                            std::string_view retry_after = {});
   void unregister(const std::shared_ptr<SessionCtl>& ctl) {
@@ -194,27 +213,29 @@ void buildResponse(bhttp::response<bhttp::string_body>& res, HttpResponse& r, un
 
 }  // namespace
 
-asio::awaitable<void> HttpServer::Impl::sendErrorAndLinger(beast::tcp_stream& stream, beast::flat_buffer& buf,
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::sendErrorAndLinger(Stream& stream, beast::flat_buffer& buf,
                                                            SessionCtl& ctl, unsigned version,
                                                            bhttp::status status, std::string_view message,
                                                            std::string_view retry_after) {
   ctl.state = SessionState::kBusy;
+  beast::tcp_stream& low = beast::get_lowest_layer(stream);
   bhttp::response<bhttp::string_body> res{status, version == 10 ? 10u : 11u};
   res.set(bhttp::field::content_type, "application/json");
   if (!retry_after.empty()) res.set(bhttp::field::retry_after, retry_after);
   res.body() = "{\"error\":\"" + std::string(message) + "\"}";
   res.keep_alive(false);
   res.prepare_payload();
-  stream.expires_after(kWriteTimeout);
+  low.expires_after(kWriteTimeout);
   auto [ec, n] = co_await bhttp::async_write(stream, res, kTok);
   if (ec) co_return;
   // Lingering close: stop sending, then discard what the client still sends for a short while so the
   // kernel does not answer unread data with RST (which could destroy the response on the client side).
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  low.socket().shutdown(tcp::socket::shutdown_send, ignored);
   if (stopping.load()) co_return;
   ctl.state = SessionState::kReading;  // stop() may cancel the drain
-  stream.expires_after(kLingerTimeout);
+  low.expires_after(kLingerTimeout);
   std::size_t drained = 0;
   buf.clear();
   while (drained < kLingerMaxBytes && !stopping.load()) {
@@ -225,7 +246,6 @@ asio::awaitable<void> HttpServer::Impl::sendErrorAndLinger(beast::tcp_stream& st
 }
 
 asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::shared_ptr<SessionCtl> ctl) {
-  ctl->stream = &stream;
   struct Cleanup {
     Impl* self;
     std::shared_ptr<SessionCtl>& ctl;
@@ -234,13 +254,58 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
       self->unregister(ctl);
     }
   } cleanup{this, ctl};
-
-  beast::flat_buffer buf;
-  buf.reserve(kInitialReadBuffer);
   {
     std::lock_guard lk(sessions_mu);
     ctl->fd = stream.socket().native_handle();
   }
+  auto tls = currentTls();
+  if (!tls) {
+    ctl->stream = &stream;
+    co_await serve(stream, *ctl);
+  } else {
+    // The session keeps its context alive: a rotation only changes what later connections get.
+    beast::ssl_stream<beast::tcp_stream> tls_stream(std::move(stream), *tls);
+    beast::tcp_stream& low = beast::get_lowest_layer(tls_stream);
+    ctl->stream = &low;
+    ctl->state = SessionState::kReading;  // stop() may cancel the handshake
+    low.expires_after(kTlsHandshakeTimeout);
+    auto [hec] = co_await tls_stream.async_handshake(ssl::stream_base::server, kTok);
+    if (hec) {
+      logger()->debug("REST TLS handshake failed: {}", hec.message());
+    } else {
+      co_await serve(tls_stream, *ctl);
+      // close_notify, bounded (a peer that already went away just makes it fail); skipped while the
+      // server stops, so stop() does not wait for peers to answer it.
+      if (!stopping.load()) {
+        low.expires_after(kTlsShutdownTimeout);
+        auto [sec] = co_await tls_stream.async_shutdown(kTok);
+        (void)sec;
+      }
+    }
+    {
+      std::lock_guard lk(sessions_mu);
+      ctl->fd = -1;
+    }
+    beast::error_code ignored;
+    low.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    low.socket().close(ignored);
+    co_return;
+  }
+  {
+    std::lock_guard lk(sessions_mu);
+    ctl->fd = -1;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.socket().close(ignored);
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::serve(Stream& stream, SessionCtl& ctl_ref) {
+  beast::tcp_stream& low = beast::get_lowest_layer(stream);
+  SessionCtl* ctl = &ctl_ref;
+  beast::flat_buffer buf;
+  buf.reserve(kInitialReadBuffer);
 
   for (;;) {
     if (stopping.load()) break;
@@ -249,7 +314,7 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
     parser.header_limit(kHeaderLimit);
 
     ctl->state = SessionState::kReading;
-    stream.expires_after(opt.idle_timeout);
+    low.expires_after(opt.idle_timeout);
     {
       auto [ec, n] = co_await bhttp::async_read_header(stream, buf, parser, kTok);
       if (ec) {
@@ -302,7 +367,7 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
             break;
           }
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          stream.expires_after(kWriteTimeout);
+          low.expires_after(kWriteTimeout);
           auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()), kTok);
           if (ec) break;
         }
@@ -325,7 +390,7 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
           auto allowed = opt.min_rate_grace + std::chrono::milliseconds(received * 1000 / opt.min_body_bytes_per_second);
           expiry = std::min(expiry, body_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(allowed));
         }
-        stream.expires_at(expiry);
+        low.expires_at(expiry);
         auto [rec, n] = co_await bhttp::async_read_some(stream, buf, parser, kTok);
         received += n;
         if (rec) {
@@ -365,7 +430,7 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
     }
 
     ctl->state = SessionState::kBusy;
-    stream.expires_never();
+    low.expires_never();
 
     auto msg = parser.release();
     const unsigned version = msg.version();
@@ -419,7 +484,7 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
       res.prepare_payload();
     }
 
-    stream.expires_after(kWriteTimeout);
+    low.expires_after(kWriteTimeout);
     beast::error_code wec;
     if (is_head) {
       bhttp::response_serializer<bhttp::string_body> sr{res};
@@ -437,13 +502,6 @@ asio::awaitable<void> HttpServer::Impl::session(beast::tcp_stream stream, std::s
     if (wec || !keep_alive) break;
   }
 
-  {
-    std::lock_guard lk(sessions_mu);
-    ctl->fd = -1;
-  }
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream.socket().close(ignored);
 }
 
 asio::awaitable<void> HttpServer::Impl::listen(tcp::acceptor* acceptor) {
@@ -633,6 +691,31 @@ bool HttpServer::start(std::string* error) {
 }
 
 uint64_t HttpServer::inflightBodyBytes() const { return impl_->inflight_body_bytes.load(); }
+
+bool HttpServer::setTls(const std::string& cert_chain_pem, const std::string& key_pem,
+                        const std::string& client_ca_pem, std::string* error) {
+  try {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    ctx->use_certificate_chain(asio::buffer(cert_chain_pem));
+    ctx->use_private_key(asio::buffer(key_pem), ssl::context::pem);
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+      throw std::runtime_error("the private key does not match the certificate");
+    if (!client_ca_pem.empty()) {
+      ctx->add_certificate_authority(asio::buffer(client_ca_pem));
+      ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    } else {
+      ctx->set_verify_mode(ssl::verify_none);
+    }
+    std::lock_guard lk(impl_->tls_mu);
+    impl_->tls_ctx = std::move(ctx);
+    return true;
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return false;
+  }
+}
 
 void HttpServer::stop() { stop(std::chrono::milliseconds::max()); }
 

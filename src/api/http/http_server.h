@@ -68,6 +68,12 @@ class HttpServer {
   void stop(std::chrono::milliseconds grace);
   // Bytes of request bodies currently held (see max_inflight_body_bytes).
   uint64_t inflightBodyBytes() const;
+  // TLS from PEM text (certificate chain, private key; client CA for mTLS, empty = no client
+  // certificates). Called before start(), every connection is TLS. Called again (rotation), new
+  // connections use the new material and connections already open keep theirs. Returns false and
+  // keeps the material in use when OpenSSL rejects the new one.
+  bool setTls(const std::string& cert_chain_pem, const std::string& key_pem, const std::string& client_ca_pem,
+              std::string* error);
 
   struct Impl;
 

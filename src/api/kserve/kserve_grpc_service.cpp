@@ -4,6 +4,7 @@
 #include "api/common/version_string.h"
 #include "api/kserve/kserve_api.h"
 #include "api/metrics/metrics.h"
+#include "api/security/grpc_auth.h"
 #include "common/logging.h"
 
 namespace ovms::api::kserve {
@@ -32,8 +33,9 @@ grpc::Status GrpcInferenceServiceImpl::ServerReady(grpc::ServerContext*, const i
   return grpc::Status::OK;
 }
 
-grpc::Status GrpcInferenceServiceImpl::ModelReady(grpc::ServerContext*, const inference::ModelReadyRequest* request,
+grpc::Status GrpcInferenceServiceImpl::ModelReady(grpc::ServerContext* context, const inference::ModelReadyRequest* request,
                                                   inference::ModelReadyResponse* response) {
+  if (auto denied = security::checkGrpcApiKey(context); !denied.ok()) return denied;
   auto request_metrics = requestMetrics(manager_, metrics::Method::ModelReady, request->name(), request->version());
   int64_t version = 0;
   Status st = parseVersionString(request->version(), &version) ? StatusCode::OK : StatusCode::MODEL_VERSION_INVALID_FORMAT;
@@ -44,15 +46,17 @@ grpc::Status GrpcInferenceServiceImpl::ModelReady(grpc::ServerContext*, const in
   return toGrpc(st);
 }
 
-grpc::Status GrpcInferenceServiceImpl::ServerMetadata(grpc::ServerContext*, const inference::ServerMetadataRequest*,
+grpc::Status GrpcInferenceServiceImpl::ServerMetadata(grpc::ServerContext* context, const inference::ServerMetadataRequest*,
                                                       inference::ServerMetadataResponse* response) {
+  if (auto denied = security::checkGrpcApiKey(context); !denied.ok()) return denied;
   response->set_name(serverName());
   response->set_version(serverVersion());
   return grpc::Status::OK;
 }
 
-grpc::Status GrpcInferenceServiceImpl::ModelMetadata(grpc::ServerContext*, const inference::ModelMetadataRequest* request,
+grpc::Status GrpcInferenceServiceImpl::ModelMetadata(grpc::ServerContext* context, const inference::ModelMetadataRequest* request,
                                                      inference::ModelMetadataResponse* response) {
+  if (auto denied = security::checkGrpcApiKey(context); !denied.ok()) return denied;
   auto request_metrics = requestMetrics(manager_, metrics::Method::ModelMetadata, request->name(), request->version());
   int64_t version = 0;
   Status st = parseVersionString(request->version(), &version) ? StatusCode::OK : StatusCode::MODEL_VERSION_INVALID_FORMAT;
@@ -61,8 +65,9 @@ grpc::Status GrpcInferenceServiceImpl::ModelMetadata(grpc::ServerContext*, const
   return toGrpc(st);
 }
 
-grpc::Status GrpcInferenceServiceImpl::ModelInfer(grpc::ServerContext*, const inference::ModelInferRequest* request,
+grpc::Status GrpcInferenceServiceImpl::ModelInfer(grpc::ServerContext* context, const inference::ModelInferRequest* request,
                                                   inference::ModelInferResponse* response) {
+  if (auto denied = security::checkGrpcApiKey(context); !denied.ok()) return denied;
   Status st = modelInfer(path_, *request, response);  // the path keeps the metrics scope
   if (!st.ok()) response->Clear();
   return toGrpc(st);
@@ -71,6 +76,7 @@ grpc::Status GrpcInferenceServiceImpl::ModelInfer(grpc::ServerContext*, const in
 grpc::Status GrpcInferenceServiceImpl::ModelStreamInfer(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<inference::ModelStreamInferResponse, inference::ModelInferRequest>* stream) {
+  if (auto denied = security::checkGrpcApiKey(context); !denied.ok()) return denied;
   inference::ModelInferRequest request;
   while (!context->IsCancelled() && stream->Read(&request)) {
     inference::ModelStreamInferResponse answer;

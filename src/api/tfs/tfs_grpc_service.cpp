@@ -2,6 +2,7 @@
 
 #include "api/common/grpc_status.h"
 #include "api/metrics/metrics.h"
+#include "api/security/grpc_auth.h"
 #include "api/tfs/tfs_api.h"
 #include "common/logging.h"
 
@@ -20,14 +21,16 @@ metrics::RequestMetrics requestMetrics(const serving::ModelManager& manager, met
 
 }  // namespace
 
-grpc::Status PredictionServiceImpl::Predict(grpc::ServerContext*, const ts::PredictRequest* request,
+grpc::Status PredictionServiceImpl::Predict(grpc::ServerContext* context, const ts::PredictRequest* request,
                                             ts::PredictResponse* response) {
+  if (auto denied = security::checkGrpcApiKey(context); !denied.ok()) return denied;
   Status st = predict(path_, *request, response);  // the path keeps the metrics scope
   return toGrpc(st);
 }
 
-grpc::Status PredictionServiceImpl::GetModelMetadata(grpc::ServerContext*, const ts::GetModelMetadataRequest* request,
+grpc::Status PredictionServiceImpl::GetModelMetadata(grpc::ServerContext* context, const ts::GetModelMetadataRequest* request,
                                                      ts::GetModelMetadataResponse* response) {
+  if (auto denied = security::checkGrpcApiKey(context); !denied.ok()) return denied;
   auto request_metrics = requestMetrics(manager_, metrics::Method::GetModelMetadata, request->model_spec());
   Status st = getModelMetadata(manager_, *request, response);
   request_metrics.done(st);
@@ -36,16 +39,18 @@ grpc::Status PredictionServiceImpl::GetModelMetadata(grpc::ServerContext*, const
   return toGrpc(st);
 }
 
-grpc::Status ModelServiceImpl::GetModelStatus(grpc::ServerContext*, const ts::GetModelStatusRequest* request,
+grpc::Status ModelServiceImpl::GetModelStatus(grpc::ServerContext* context, const ts::GetModelStatusRequest* request,
                                               ts::GetModelStatusResponse* response) {
+  if (auto denied = security::checkGrpcApiKey(context); !denied.ok()) return denied;
   auto request_metrics = requestMetrics(manager_, metrics::Method::GetModelStatus, request->model_spec());
   Status st = getModelStatus(manager_, *request, response);
   request_metrics.done(st);
   return toGrpc(st);
 }
 
-grpc::Status ModelServiceImpl::HandleReloadConfigRequest(grpc::ServerContext*, const ts::ReloadConfigRequest*,
+grpc::Status ModelServiceImpl::HandleReloadConfigRequest(grpc::ServerContext* context, const ts::ReloadConfigRequest*,
                                                          ts::ReloadConfigResponse*) {
+  if (auto denied = security::checkGrpcApiKey(context); !denied.ok()) return denied;
   SERVING_LOG(info, "Requested HandleReloadConfigRequest - the server reloads its config by itself; nothing to do");
   return grpc::Status::OK;
 }
