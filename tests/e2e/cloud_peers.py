@@ -81,22 +81,11 @@ class Peer:
 
 
 def make_tls_ca(tmp):
-    """A throw-away CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
+    """A throw-away CA and a server certificate for 127.0.0.1 signed by it (security_helpers.Pki).
     Returns (ca_cert, server_key, server_cert) paths."""
-    d = os.path.join(tmp, "tls")
-    os.makedirs(d, exist_ok=True)
-    ca_key, ca_crt = os.path.join(d, "ca.key"), os.path.join(d, "ca.pem")
-    key, csr, crt = os.path.join(d, "server.key"), os.path.join(d, "server.csr"), os.path.join(d, "server.pem")
-    ext = os.path.join(d, "san.ext")
-    with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_crt, "-days", "2",
-        "-subj", "/CN=ovms-test-ca")
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
-    run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-out", crt, "-days", "2",
-        "-extfile", ext)
-    return ca_crt, key, crt
+    from security_helpers import Pki
+    pki = Pki(os.path.join(tmp, "tls"))
+    return pki.ca, pki.server_key, pki.server
 
 
 class S3rver(Peer):
@@ -122,14 +111,11 @@ class S3rver(Peer):
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def _call(self, method, key, data=None):
+        url = f"{self.url}/{self.BUCKET}/{urllib.parse.quote(key)}"
         if not self.tls:
-            return http(method, f"{self.url}/{self.BUCKET}/{urllib.parse.quote(key)}", body=data)
-        import ssl
-        from urllib.request import Request, urlopen
-        ctx = ssl.create_default_context(cafile=self.tls[0])
-        req = Request(f"{self.url}/{self.BUCKET}/{urllib.parse.quote(key)}", data=data, method=method)
-        with urlopen(req, context=ctx, timeout=30) as r:
-            return r.status, dict(r.headers), r.read()
+            return http(method, url, body=data)
+        from security_helpers import https
+        return https(method, url, self.tls[0], body=data, timeout=30)
 
     def put(self, key, data):
         status, _, body = self._call("PUT", key, data)
