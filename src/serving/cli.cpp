@@ -223,6 +223,8 @@ std::unique_ptr<cxxopts::Options> buildOptions(const std::string& program) {
           cxxopts::value<std::string>(), "MODEL_VERSION_POLICY")
       ("nireq", "Size of the inference request pool for the model. 0 or unset: chosen automatically",
           cxxopts::value<std::string>(), "NIREQ")
+      ("max_queued_requests", "Requests that may wait for an inference slot (nireq) of the model; past it requests are refused at once (gRPC RESOURCE_EXHAUSTED, REST 429 with Retry-After). -1 or unset: no bound",
+          cxxopts::value<std::string>(), "MAX_QUEUED_REQUESTS")
       ("target_device", "Target device to run the inference on: CPU (ONNX Runtime CPU provider), GPU (CUDA provider, when present), MULTI:/HETERO:/AUTO: lists (absent devices are skipped with a warning), AUTO. Default: CPU",
           cxxopts::value<std::string>(), "TARGET_DEVICE")
       ("plugin_config", "A JSON object of plugin configuration keys and values, e.g. \"{\\\"NUM_STREAMS\\\": \\\"1\\\"}\"",
@@ -260,7 +262,8 @@ std::string validate(const ServerSettings& s, const cxxopts::ParseResult& r) {
   // 3 (nireq 0 means "auto", the default, as in OVMS)
   if (!s.config_path.empty() &&
       (given(m.batch_size) || given(m.shape) || (m.nireq.has_value() && *m.nireq != 0) ||
-       given(m.model_version_policy) || given(m.target_device) || given(m.plugin_config)))
+       given(m.model_version_policy) || given(m.target_device) || given(m.plugin_config) ||
+       m.max_queued_requests.has_value()))
     return "Model parameters in CLI are exclusive with the config file";
   // 4
   const unsigned cores = cpuCoreCount();
@@ -362,6 +365,10 @@ CliOutcome parseImpl(int argc, const char* const* argv) {
     s.rest_min_body_bytes_per_second = u32("rest_min_body_bytes_per_second");
     s.shutdown_grace_period_seconds = u32("shutdown_grace_period_seconds");
     if (r.count("nireq")) s.model.nireq = u32("nireq");
+    if (r.count("max_queued_requests")) {
+      const std::string text = str("max_queued_requests");
+      s.model.max_queued_requests = text == "-1" ? int64_t{-1} : int64_t{u32("max_queued_requests")};
+    }
     if (r.count("max_sequence_number")) (void)u32("max_sequence_number");  // type check only
 
     if (!r.unmatched().empty()) {

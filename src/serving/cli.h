@@ -12,6 +12,7 @@ struct ModelCliSettings {          // single-model mode flags (strings are valid
   std::string model_name, model_path;
   std::optional<std::string> batch_size, shape, layout, model_version_policy, plugin_config, target_device;
   std::optional<uint32_t> nireq;
+  std::optional<int64_t> max_queued_requests;  // not in OVMS (issue 9); -1 = no bound
 };
 
 struct ServerSettings {

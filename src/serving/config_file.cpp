@@ -67,6 +67,7 @@ const char* const kSchema = R"({
             "shape": {"$ref": "#/definitions/layout_shape_def"},
             "layout": {"$ref": "#/definitions/layout_shape_def"},
             "nireq": {"type": "integer", "minimum": 0},
+            "max_queued_requests": {"type": "integer", "minimum": -1},
             "target_device": {"type": "string"},
             "allow_cache": {"type": "boolean"},
             "plugin_config": {
@@ -261,6 +262,7 @@ Status convertModel(const rapidjson::Value& c, const std::string& config_dir, Mo
     int64_t n = c["nireq"].GetInt64();
     m.nireq = n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n);
   }
+  if (c.HasMember("max_queued_requests")) m.max_queued_requests = c["max_queued_requests"].GetInt64();
   if (c.HasMember("target_device")) m.target_device = c["target_device"].GetString();
   if (c.HasMember("plugin_config")) {
     Status st = parsePluginConfig(toJsonText(c["plugin_config"]), &m.plugin_config);
