@@ -59,6 +59,8 @@ void RestRouter::setError(const Status& st, http::HttpResponse& response) {
   response.status = st.httpCode();
   response.content_type = "application/json";
   response.body = "{\"error\":\"" + jsonEscape(st.message()) + "\"}";
+  // A refusal for overload says when to come back (RFC 9110 §10.2.3), as the body budget's 429 does.
+  if (st.code() == StatusCode::INFER_QUEUE_FULL) response.headers.emplace_back("Retry-After", "1");
 }
 
 namespace {

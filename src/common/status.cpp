@@ -11,7 +11,8 @@ struct Entry {
 };
 
 constexpr int kOk = 0, kUnknown = 2, kInvalidArgument = 3, kNotFound = 5, kFailedPrecondition = 9,
-              kUnimplemented = 12, kInternal = 13, kUnavailable = 14, kAborted = 10;
+              kUnimplemented = 12, kInternal = 13, kUnavailable = 14, kAborted = 10,
+              kResourceExhausted = 8;
 
 Entry entry(StatusCode c) {
   switch (c) {
@@ -152,6 +153,7 @@ Entry entry(StatusCode c) {
     E(OV_INTERNAL_INFERENCE_ERROR, "Internal inference error", kInternal, 500)
     E(INTERNAL_ERROR, "Internal server error", kInternal, 500)
     E(SERVER_NOT_READY, "Server is not ready", kUnavailable, 503)
+    E(INFER_QUEUE_FULL, "Too many requests waiting for an inference slot of the model", kResourceExhausted, 429)
     E(UNKNOWN_ERROR, "Unknown error", kUnknown, 500)
 #undef E
   }

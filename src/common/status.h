@@ -146,6 +146,7 @@ enum class StatusCode {
   OV_INTERNAL_INFERENCE_ERROR,
   INTERNAL_ERROR,
   SERVER_NOT_READY,
+  INFER_QUEUE_FULL,  // ours (issue 9): max_queued_requests reached; gRPC RESOURCE_EXHAUSTED, HTTP 429
   UNKNOWN_ERROR,
 };
 

@@ -2,6 +2,9 @@
 
 #include <onnxruntime_cxx_api.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 
@@ -91,6 +94,11 @@ TensorView packedFromStringTensor(const Ort::Value& value, Shape shape, size_t c
   return v;
 }
 
+int64_t steadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 struct OnnxModel::Impl {
@@ -98,6 +106,26 @@ struct OnnxModel::Impl {
   std::vector<const char*> input_names;
   std::vector<const char*> output_names;
   Ort::MemoryInfo cpu = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  uint64_t shrink_min_input_bytes = UINT64_MAX;
+  int64_t shrink_delay_ns = 0;
+  // steady_clock ns when the last large run ended; 0 = no shrink pending.
+  std::atomic<int64_t> last_large_run_ns{0};
+
+  // Whether this run frees the arena's unused regions at its end: one run (the first to claim it)
+  // starting at least the delay after the last large run; with no delay, every large run.
+  bool shrinkDue(bool large) {
+    if (shrink_min_input_bytes == UINT64_MAX) return false;
+    if (shrink_delay_ns == 0) return large;
+    int64_t last = last_large_run_ns.load();
+    if (last == 0 || steadyNs() - last < shrink_delay_ns) return false;
+    return last_large_run_ns.compare_exchange_strong(last, 0);
+  }
+  // Run options of large runs: free the arena's extensions this run allocated (see EngineOptions).
+  Ort::RunOptions shrink_arena = [] {
+    Ort::RunOptions o;
+    o.AddConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
+    return o;
+  }();
 };
 
 OnnxModel::OnnxModel() : impl_(std::make_unique<Impl>()) {}
@@ -141,6 +169,8 @@ std::unique_ptr<OnnxModel> OnnxModel::load(std::string_view bytes, const EngineO
     *error = e.what();
     return nullptr;
   }
+  m->impl_->shrink_min_input_bytes = options.arena_shrink_min_input_bytes;
+  m->impl_->shrink_delay_ns = int64_t{options.arena_shrink_delay_ms} * 1000000;
   return finish(std::move(m), error);
 }
 
@@ -153,6 +183,8 @@ std::unique_ptr<OnnxModel> OnnxModel::loadFile(const std::string& path, const En
     *error = e.what();
     return nullptr;
   }
+  m->impl_->shrink_min_input_bytes = options.arena_shrink_min_input_bytes;
+  m->impl_->shrink_delay_ns = int64_t{options.arena_shrink_delay_ms} * 1000000;
   return finish(std::move(m), error);
 }
 
@@ -178,6 +210,8 @@ bool OnnxModel::infer(const std::vector<TensorView>& inputs, std::vector<TensorV
   try {
     std::vector<Ort::Value> values;
     values.reserve(inputs.size());
+    uint64_t input_bytes = 0;
+    for (const auto& in : inputs) input_bytes += in.bytes;
     for (size_t i = 0; i < inputs.size(); ++i) {
       const auto& in = inputs[i];
       if (in.precision == Precision::STRING) {
@@ -191,8 +225,13 @@ bool OnnxModel::infer(const std::vector<TensorView>& inputs, std::vector<TensorV
       values.push_back(Ort::Value::CreateTensor(impl_->cpu, const_cast<void*>(in.data), in.bytes, in.shape.data(),
                                                 in.shape.size(), type));
     }
-    auto results = impl_->session->Run(Ort::RunOptions{nullptr}, impl_->input_names.data(), values.data(), values.size(),
+    static const Ort::RunOptions kDefaultRun{nullptr};
+    const bool large = input_bytes >= impl_->shrink_min_input_bytes;
+    const bool shrink = impl_->shrinkDue(large);
+    const Ort::RunOptions& run_options = shrink ? impl_->shrink_arena : kDefaultRun;
+    auto results = impl_->session->Run(run_options, impl_->input_names.data(), values.data(), values.size(),
                                        impl_->output_names.data(), impl_->output_names.size());
+    if (large) impl_->last_large_run_ns.store(std::max<int64_t>(1, steadyNs()));
     outputs->clear();
     outputs->reserve(results.size());
     for (size_t i = 0; i < results.size(); ++i) {

@@ -234,6 +234,8 @@ std::unique_ptr<cxxopts::Options> buildOptions(const std::string& program) {
           cxxopts::value<std::string>(), "NIREQ")
       ("warmup_iterations", "Inferences on generated inputs each model version runs before it becomes AVAILABLE (0 to 10000; default 0)",
           cxxopts::value<std::string>(), "WARMUP_ITERATIONS")
+      ("max_queued_requests", "Requests that may wait for an inference slot (nireq) of the model; past it requests are refused at once (gRPC RESOURCE_EXHAUSTED, REST 429 with Retry-After). -1 or unset: no bound",
+          cxxopts::value<std::string>(), "MAX_QUEUED_REQUESTS")
       ("target_device", "Target device to run the inference on: CPU (ONNX Runtime CPU provider), GPU (CUDA provider, when present), MULTI:/HETERO:/AUTO: lists (absent devices are skipped with a warning), AUTO. Default: CPU",
           cxxopts::value<std::string>(), "TARGET_DEVICE")
       ("plugin_config", "A JSON object of plugin configuration keys and values, e.g. \"{\\\"NUM_STREAMS\\\": \\\"1\\\"}\"",
@@ -271,7 +273,8 @@ std::string validate(const ServerSettings& s, const cxxopts::ParseResult& r) {
   // 3 (nireq 0 means "auto", the default, as in OVMS)
   if (!s.config_path.empty() &&
       (given(m.batch_size) || given(m.shape) || (m.nireq.has_value() && *m.nireq != 0) ||
-       given(m.model_version_policy) || given(m.target_device) || given(m.plugin_config)))
+       given(m.model_version_policy) || given(m.target_device) || given(m.plugin_config) ||
+       m.max_queued_requests.has_value()))
     return "Model parameters in CLI are exclusive with the config file";
   if (!s.config_path.empty() && m.warmup_iterations.has_value())
     return "warmup_iterations is a single-model parameter; with config_path set \"warmup\": {\"iterations\": N} per model";
@@ -378,6 +381,10 @@ CliOutcome parseImpl(int argc, const char* const* argv) {
     s.shutdown_grace_period_seconds = u32("shutdown_grace_period_seconds");
     if (r.count("nireq")) s.model.nireq = u32("nireq");
     if (r.count("warmup_iterations")) s.model.warmup_iterations = u32("warmup_iterations");
+    if (r.count("max_queued_requests")) {
+      const std::string text = str("max_queued_requests");
+      s.model.max_queued_requests = text == "-1" ? int64_t{-1} : int64_t{u32("max_queued_requests")};
+    }
     if (r.count("max_sequence_number")) (void)u32("max_sequence_number");  // type check only
 
     if (!r.unmatched().empty()) {

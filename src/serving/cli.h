@@ -13,6 +13,7 @@ struct ModelCliSettings {          // single-model mode flags (strings are valid
   std::optional<std::string> batch_size, shape, layout, model_version_policy, plugin_config, target_device;
   std::optional<uint32_t> nireq;
   std::optional<uint32_t> warmup_iterations;  // --warmup_iterations (config.json: "warmup": {"iterations": N})
+  std::optional<int64_t> max_queued_requests;  // not in OVMS (issue 9); -1 = no bound
 };
 
 struct ServerSettings {

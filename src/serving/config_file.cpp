@@ -67,6 +67,7 @@ const char* const kSchema = R"({
             "shape": {"$ref": "#/definitions/layout_shape_def"},
             "layout": {"$ref": "#/definitions/layout_shape_def"},
             "nireq": {"type": "integer", "minimum": 0},
+            "max_queued_requests": {"type": "integer", "minimum": -1},
             "target_device": {"type": "string"},
             "allow_cache": {"type": "boolean"},
             "plugin_config": {
@@ -202,15 +203,39 @@ const rapidjson::SchemaDocument& schemaDocument() {
   return *doc;
 }
 
+// A JSON pointer as a URI fragment ("#/a/b%20c"), as rapidjson's StringifyUriFragment writes it for
+// valid UTF-8, byte by byte. rapidjson's own reads past the end of a key that ends inside a UTF-8
+// sequence (heap overflow found by tests/fuzz config_file), and config keys are the user's bytes.
+std::string uriFragment(const rapidjson::Pointer& pointer) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out = "#";
+  for (size_t t = 0; t < pointer.GetTokenCount(); ++t) {
+    const auto& token = pointer.GetTokens()[t];
+    out += '/';
+    for (size_t j = 0; j < token.length; ++j) {
+      const unsigned char c = static_cast<unsigned char>(token.name[j]);
+      if (c == '~') {
+        out += "~0";
+      } else if (c == '/') {
+        out += "~1";
+      } else if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' || c == '.' ||
+                 c == '_') {
+        out += static_cast<char>(c);
+      } else {
+        out += '%';
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+    }
+  }
+  return out;
+}
+
 Status validateAgainstSchema(const rapidjson::Document& doc) {
   rapidjson::SchemaValidator validator(schemaDocument());
   if (doc.Accept(validator)) return StatusCode::OK;
-  rapidjson::StringBuffer sb;
-  validator.GetInvalidSchemaPointer().StringifyUriFragment(sb);
-  std::string schema_ptr = sb.GetString();
-  sb.Clear();
-  validator.GetInvalidDocumentPointer().StringifyUriFragment(sb);
-  std::string key = sb.GetString();
+  std::string schema_ptr = uriFragment(validator.GetInvalidSchemaPointer());
+  std::string key = uriFragment(validator.GetInvalidDocumentPointer());
   std::string keyword = validator.GetInvalidSchemaKeyword();
   MODEL_LOG(err, "Given config is invalid according to schema: {}. Keyword: {} Key: {}", schema_ptr, keyword, key);
   return Status(StatusCode::JSON_INVALID, "Keyword: " + keyword + " Key: " + key);
@@ -265,6 +290,7 @@ Status convertModel(const rapidjson::Value& c, const std::string& config_dir, Mo
     int64_t n = c["nireq"].GetInt64();
     m.nireq = n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n);
   }
+  if (c.HasMember("max_queued_requests")) m.max_queued_requests = c["max_queued_requests"].GetInt64();
   if (c.HasMember("target_device")) m.target_device = c["target_device"].GetString();
   if (c.HasMember("warmup")) m.warmup_iterations = static_cast<uint32_t>(c["warmup"]["iterations"].GetInt64());
   if (c.HasMember("plugin_config")) {

@@ -1,24 +1,34 @@
 #pragma once
-// The pool of infer slots (nireq) that bounds how many inferences of one servable run at once.
+// The pool of infer slots (nireq) that bounds how many inferences of one servable run at once, and
+// the bound on requests waiting for a slot (max_queued_requests): past it a request is refused at
+// once instead of adding to the wait of every request behind it (issue 9, overload).
 //
 // Thread-safety: thread-safe. mutex_ is a leaf lock (nothing else is taken while it is held).
-// The capacity is set once, before the pool is shared.
+// The capacity and the waiting bound are set once, before the pool is shared.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 
 namespace ovms::serving {
 
 class InferSlots {
  public:
+  // No bound on waiting requests (OVMS's own behaviour: every request queues).
+  static constexpr int64_t kUnbounded = -1;
+
   // Holds one slot for its lifetime (released on every exit path, exceptions included).
   class Slot {
    public:
     explicit Slot(const InferSlots& pool) : pool_(&pool) {}
-    ~Slot() { pool_->release(); }
+    ~Slot() {
+      if (pool_) pool_->release();
+    }
+    Slot(Slot&& o) noexcept : pool_(o.pool_) { o.pool_ = nullptr; }
     Slot(const Slot&) = delete;
     Slot& operator=(const Slot&) = delete;
+    Slot& operator=(Slot&&) = delete;
 
    private:
     const InferSlots* pool_;
@@ -26,25 +36,49 @@ class InferSlots {
 
   void setCapacity(uint32_t n) { capacity_ = n ? n : 1; }
   uint32_t capacity() const { return capacity_; }
+  // Requests allowed to wait for a slot while all are taken; kUnbounded (or any negative) = no bound.
+  void setMaxWaiting(int64_t n) { max_waiting_ = n < 0 ? kUnbounded : n; }
+  int64_t maxWaiting() const { return max_waiting_; }
   uint32_t inUse() const {
     std::lock_guard lock(mutex_);
     return in_use_;
   }
-  // Waits for a free slot; *waited_us (when given) receives the wait in microseconds.
-  Slot take(uint64_t* waited_us = nullptr) const {
+  uint32_t waiting() const {
+    std::lock_guard lock(mutex_);
+    return waiting_;
+  }
+  // True when a new bounded request would be refused now (a cheap early check; take() decides).
+  bool full() const {
+    if (max_waiting_ < 0) return false;
+    std::lock_guard lock(mutex_);
+    return in_use_ >= capacity_ && waiting_ >= static_cast<uint64_t>(max_waiting_);
+  }
+  // Waits for a free slot, however many wait already (requests that were admitted before, such as
+  // a pipeline's node inferences, must never be refused half-way). *waited_us (when given)
+  // receives the wait in microseconds.
+  Slot take(uint64_t* waited_us = nullptr) const { return *acquire(false, waited_us); }
+  // As take(), but refuses (nullopt, at once) when all slots are taken and max_waiting requests
+  // already wait.
+  std::optional<Slot> tryTake(uint64_t* waited_us = nullptr) const { return acquire(true, waited_us); }
+
+ private:
+  std::optional<Slot> acquire(bool bounded, uint64_t* waited_us) const {
     const auto start = std::chrono::steady_clock::now();
     {
       std::unique_lock lock(mutex_);
-      free_.wait(lock, [&] { return in_use_ < capacity_; });
+      if (in_use_ >= capacity_) {
+        if (bounded && max_waiting_ >= 0 && waiting_ >= static_cast<uint64_t>(max_waiting_)) return std::nullopt;
+        ++waiting_;
+        free_.wait(lock, [&] { return in_use_ < capacity_; });
+        --waiting_;
+      }
       ++in_use_;
     }
     if (waited_us)
       *waited_us = static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
-    return Slot(*this);
+    return std::optional<Slot>(std::in_place, *this);
   }
-
- private:
   void release() const {
     {
       std::lock_guard lock(mutex_);
@@ -53,9 +87,11 @@ class InferSlots {
     free_.notify_one();
   }
   uint32_t capacity_ = 1;
+  int64_t max_waiting_ = kUnbounded;
   mutable std::mutex mutex_;
   mutable std::condition_variable free_;
   mutable uint32_t in_use_ = 0;
+  mutable uint32_t waiting_ = 0;
 };
 
 }  // namespace ovms::serving

@@ -153,6 +153,7 @@ Status InferencePath::runSteps(InferenceRequest& request, const InferenceOptions
   int64_t resolved = 0;
   Status st = acquire(request, options, &target, &resolved);
   if (!st.ok()) return st;
+  if (target->queueFull()) return target->queueFullStatus();  // refused before any decoding (overload)
   if (decode) {
     st = decode(*target, &request);
     if (!st.ok()) return st;

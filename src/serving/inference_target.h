@@ -34,6 +34,12 @@ class InferenceTarget {
   virtual Status infer(const InferenceRequest& request, InferenceResponse* response,
                        uint64_t* queue_wait_us = nullptr, uint64_t* inference_us = nullptr) const = 0;
 
+  // Overload (max_queued_requests): true when infer() would refuse now because the target's
+  // execution slots are all taken and its queue is full. A cheap check made before a request is
+  // decoded, so a refused request costs no parsing; infer() makes the binding decision.
+  virtual bool queueFull() const { return false; }
+  virtual Status queueFullStatus() const { return StatusCode::INFER_QUEUE_FULL; }
+
   // Accepted dims and client-side layout of every input (same order as inputs()). Used to decode
   // encoded images for 4-D inputs (§7.4). Empty = dims from inputs(), default layout "N...".
   virtual const std::vector<Dims>& inputDims() const { return kNoDims; }

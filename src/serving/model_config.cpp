@@ -58,6 +58,9 @@ std::vector<std::string> ModelConfig::changesTo(const ModelConfig& o) const {
   if (shape != o.shape) out.push_back("shape: " + opt(shape) + " -> " + opt(o.shape));
   if (layout != o.layout) out.push_back("layout: " + opt(layout) + " -> " + opt(o.layout));
   if (nireq != o.nireq) out.push_back("nireq: " + std::to_string(nireq) + " -> " + std::to_string(o.nireq));
+  if (max_queued_requests != o.max_queued_requests)
+    out.push_back("max_queued_requests: " + std::to_string(max_queued_requests) + " -> " +
+                  std::to_string(o.max_queued_requests));
   if (target_device != o.target_device) out.push_back("target_device: " + target_device + " -> " + o.target_device);
   if (plugin_config != o.plugin_config) out.push_back("plugin_config: " + map(plugin_config) + " -> " + map(o.plugin_config));
   if (warmup_iterations != o.warmup_iterations)

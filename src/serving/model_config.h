@@ -28,6 +28,9 @@ struct ModelConfig {
   std::optional<std::string> shape;
   std::optional<std::string> layout;
   uint32_t nireq = 0;                      // 0 = auto
+  // Requests that may wait for an infer slot while all nireq are busy; past it they are refused at
+  // once (429 / RESOURCE_EXHAUSTED). -1 = no bound (the default, as OVMS queues every request).
+  int64_t max_queued_requests = -1;
   std::string target_device = "CPU";
   std::map<std::string, std::string> plugin_config;
   std::string cache_dir;                   // compiled-model cache (--cache_dir, or /opt/cache); "" = off
@@ -35,7 +38,8 @@ struct ModelConfig {
   // Fields whose change forces a reload of every version (§4.4).
   bool sameLoadSettings(const ModelConfig& o) const {
     return name == o.name && base_path == o.base_path && batch_size == o.batch_size && shape == o.shape &&
-           layout == o.layout && nireq == o.nireq && target_device == o.target_device && plugin_config == o.plugin_config &&
+           layout == o.layout && nireq == o.nireq && max_queued_requests == o.max_queued_requests &&
+           target_device == o.target_device && plugin_config == o.plugin_config &&
            warmup_iterations == o.warmup_iterations;
   }
   // "field: old -> new" for every field that differs from `o` (the newer config), for reload logs.

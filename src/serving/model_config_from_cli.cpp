@@ -33,6 +33,7 @@ Status modelConfigFromCli(const ServerSettings& settings, ModelConfig* out) {
   }
   if (cli.nireq) c.nireq = *cli.nireq;
   if (cli.warmup_iterations) c.warmup_iterations = *cli.warmup_iterations;
+  if (cli.max_queued_requests) c.max_queued_requests = *cli.max_queued_requests;
   if (cli.target_device) c.target_device = *cli.target_device;
   if (cli.model_version_policy) {
     Status st = parseVersionPolicy(*cli.model_version_policy, &c.policy);

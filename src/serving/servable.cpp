@@ -235,6 +235,7 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
   s->streams_ = streams;
   s->nireq_ = config.nireq ? config.nireq : std::max<uint32_t>(streams, cores());
   s->slots_.setCapacity(s->nireq_);
+  s->slots_.setMaxWaiting(config.max_queued_requests);
   *out = std::move(s);
   return StatusCode::OK;
 }
@@ -288,6 +289,15 @@ Status Servable::validate(const InferenceRequest& request) const {
 
 Status Servable::infer(const InferenceRequest& request, InferenceResponse* response, uint64_t* queue_wait_us,
                        uint64_t* inference_us) const {
+  return run(request, response, /*bounded=*/true, queue_wait_us, inference_us);
+}
+
+Status Servable::inferAdmitted(const InferenceRequest& request, InferenceResponse* response) const {
+  return run(request, response, /*bounded=*/false, nullptr, nullptr);
+}
+
+Status Servable::run(const InferenceRequest& request, InferenceResponse* response, bool bounded,
+                     uint64_t* queue_wait_us, uint64_t* inference_us) const {
   Status st = validate(request);
   if (!st.ok()) return st;
   std::vector<engine::TensorView> ins;
@@ -302,7 +312,8 @@ Status Servable::infer(const InferenceRequest& request, InferenceResponse* respo
   std::string error;
   bool ok = false;
   {
-    InferSlots::Slot slot = slots_.take(queue_wait_us);
+    std::optional<InferSlots::Slot> slot = bounded ? slots_.tryTake(queue_wait_us) : slots_.take(queue_wait_us);
+    if (!slot) return queueFullStatus();
     auto run_start = std::chrono::steady_clock::now();
     ok = engine_->infer(ins, &outs, &error);
     if (inference_us)
@@ -323,6 +334,11 @@ Status Servable::infer(const InferenceRequest& request, InferenceResponse* respo
       reported_outputs_[i].shape = response->outputs[i].tensor.shape;
   }
   return StatusCode::OK;
+}
+
+Status Servable::queueFullStatus() const {
+  return Status(StatusCode::INFER_QUEUE_FULL, "nireq " + std::to_string(nireq_) + ", max_queued_requests " +
+                                                   std::to_string(slots_.maxWaiting()) + "; retry later");
 }
 
 std::vector<engine::TensorInfo> Servable::reportedInputs() const {

@@ -44,6 +44,12 @@ class Servable : public InferenceTarget {
   // `inference_us`, when given, receives how long the engine ran, in microseconds.
   Status infer(const InferenceRequest& request, InferenceResponse* response, uint64_t* queue_wait_us = nullptr,
                uint64_t* inference_us = nullptr) const override;
+  // As infer(), for a request admitted earlier (a pipeline's node): waits for a slot however many
+  // requests wait already, so an accepted pipeline is never refused half-way by max_queued_requests.
+  Status inferAdmitted(const InferenceRequest& request, InferenceResponse* response) const;
+  // All infer slots are taken and max_queued_requests requests wait (INFER_QUEUE_FULL now).
+  bool queueFull() const override { return slots_.full(); }
+  Status queueFullStatus() const override;
   // Infer slots currently taken (ovms_infer_req_active).
   uint32_t slotsInUse() const { return slots_.inUse(); }
 
@@ -65,6 +71,8 @@ class Servable : public InferenceTarget {
   bool loadedFromCache() const { return loaded_from_cache_; }
 
  private:
+  Status run(const InferenceRequest& request, InferenceResponse* response, bool bounded, uint64_t* queue_wait_us,
+             uint64_t* inference_us) const;
   std::unique_ptr<engine::OnnxModel> engine_;
   std::vector<engine::TensorInfo> inputs_;   // exposed names, engine order
   std::vector<engine::TensorInfo> outputs_;

@@ -12,7 +12,8 @@ cp -r "$seeds"/. "$work/corpus/" 2>/dev/null || true
 dirs=("$work/corpus")
 [ -n "$regressions" ] && [ -d "$regressions" ] && dirs+=("$regressions")
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=0}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+supp="$(cd "$(dirname "$0")/../.." && pwd)/tools/ubsan.supp"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$supp}"
 set +e
 "$bin" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=3072 -max_len=65536 -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "${dirs[@]}"

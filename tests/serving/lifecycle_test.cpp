@@ -8,6 +8,7 @@
 #include <atomic>
 #include <fstream>
 #include <stdexcept>
+#include <optional>
 #include <thread>
 
 #include <unistd.h>
@@ -201,6 +202,50 @@ TEST(ModelManagerLifecycle, ConfigChangesAddAndRemoveModels) {
   EXPECT_FALSE(manager.acquire("b", 0, &s, &resolved, false).ok());
   EXPECT_EQ(manager.acquire("a", 5, &s, &resolved, false).code(), StatusCode::MODEL_VERSION_MISSING);
   manager.stop();
+}
+
+TEST(InferSlots, RefusesAtOnceWhenTheWaitingBoundIsReached) {
+  InferSlots pool;
+  pool.setCapacity(1);
+  pool.setMaxWaiting(1);
+  auto waitFor = [&](uint32_t waiting) {
+    for (int i = 0; i < 20000 && pool.waiting() != waiting; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(pool.waiting(), waiting);
+  };
+  std::optional<InferSlots::Slot> running = pool.tryTake();
+  ASSERT_TRUE(running.has_value());
+  EXPECT_FALSE(pool.full());  // a free place in the queue
+  std::atomic<bool> queued_ran{false}, admitted_ran{false};
+  std::thread queued([&] {
+    auto s = pool.tryTake();  // waits: one place in the queue
+    EXPECT_TRUE(s.has_value());
+    queued_ran = true;
+  });
+  waitFor(1);
+  EXPECT_TRUE(pool.full());
+  EXPECT_FALSE(pool.tryTake().has_value());  // refused at once, nothing taken
+  EXPECT_EQ(pool.waiting(), 1u);
+  EXPECT_EQ(pool.inUse(), 1u);
+  // take() (a pipeline's node, admitted before) waits past the bound instead of being refused.
+  std::thread admitted([&] {
+    auto s = pool.take();
+    admitted_ran = true;
+  });
+  waitFor(2);
+  running.reset();
+  queued.join();
+  admitted.join();
+  EXPECT_TRUE(queued_ran && admitted_ran);
+  EXPECT_EQ(pool.inUse(), 0u);
+  EXPECT_EQ(pool.waiting(), 0u);
+  pool.setMaxWaiting(0);  // no waiting at all: refused whenever the slot is taken
+  auto only = pool.tryTake();
+  ASSERT_TRUE(only.has_value());
+  EXPECT_FALSE(pool.tryTake().has_value());
+  only.reset();
+  EXPECT_TRUE(pool.tryTake().has_value());
+  pool.setMaxWaiting(InferSlots::kUnbounded);
+  EXPECT_FALSE(pool.full());
 }
 
 TEST(InferSlots, BoundConcurrencyAndReleaseOnEveryExit) {

@@ -211,7 +211,7 @@ std::string ServerMetrics::render(const serving::ModelManager& manager) {
   return serializer.Serialize(registry_->Collect());
 }
 
-void ServerMetrics::onRequestRefused(Interface interface, const std::string& reason) {
+void ServerMetrics::onRequestRefused(Interface interface, const std::string& reason, const std::string& name) {
   if (!config_.enabled) return;
   std::lock_guard lock(refused_mutex_);
   if (!refused_)
@@ -219,9 +219,13 @@ void ServerMetrics::onRequestRefused(Interface interface, const std::string& rea
                     .Name("ovms_requests_refused")
                     .Help("Number of requests refused by a server limit before they reached a model.")
                     .Register(*registry_);
-  auto& counter = refused_series_[{static_cast<int>(interface), reason}];
-  if (!counter)
-    counter = &refused_->Add({{"interface", interface == Interface::GRPC ? "gRPC" : "REST"}, {"reason", reason}});
+  auto& counter = refused_series_[{static_cast<int>(interface), reason, name}];
+  if (!counter) {
+    std::map<std::string, std::string> labels{{"interface", interface == Interface::GRPC ? "gRPC" : "REST"},
+                                              {"reason", reason}};
+    if (!name.empty()) labels.emplace("name", name);
+    counter = &refused_->Add(labels);
+  }
   counter->Increment();
 }
 
@@ -298,14 +302,22 @@ class InferenceMetricsScope final : public serving::InferenceObserver::Scope {
  public:
   InferenceMetricsScope(const serving::ModelManager& manager, const serving::InferenceRequest& request)
       : metrics_(manager, request.origin.api, request.origin.interface, request.origin.method, request.model_name,
-                 request.model_version, /*log_request=*/false) {}
+                 request.model_version, /*log_request=*/false),
+        interface_(request.origin.interface),
+        name_(request.model_name) {}
   void engineTimes(uint64_t queue_wait_us, uint64_t inference_us) override {
     metrics_.recordInference(queue_wait_us, inference_us);
   }
-  void done(const Status& status) override { metrics_.done(status); }
+  void done(const Status& status) override {
+    metrics_.done(status);
+    if (status.code() == StatusCode::INFER_QUEUE_FULL)
+      if (auto* m = instance()) m->onRequestRefused(interface_, "queue_full", name_);
+  }
 
  private:
   RequestMetrics metrics_;
+  Interface interface_;
+  std::string name_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 // at GET /metrics, and RequestMetrics, the one object each API handler creates per request.
 #include <cstdint>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -83,7 +84,8 @@ class ServerMetrics {
   std::string render(const serving::ModelManager& manager);
   // A request refused by a server-wide limit before it reached a model (issue 9; not an OVMS
   // family): ovms_requests_refused{interface, reason}. The family appears with the first refusal.
-  void onRequestRefused(Interface interface, const std::string& reason);
+  // `name` (a model refusing for its own limit, e.g. reason "queue_full") adds a name label.
+  void onRequestRefused(Interface interface, const std::string& reason, const std::string& name = {});
 
  private:
   MetricsConfig config_;
@@ -99,7 +101,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>* active_ = nullptr;
   std::mutex refused_mutex_;  // guards refused_ and refused_series_
   prometheus::Family<prometheus::Counter>* refused_ = nullptr;
-  std::map<std::pair<int, std::string>, prometheus::Counter*> refused_series_;
+  std::map<std::tuple<int, std::string, std::string>, prometheus::Counter*> refused_series_;
   mutable std::mutex mutex_;  // guards series_
   // The series of name/version, created at 0 on first use (engine: the engine families too).
   VersionSeries* createSeriesLocked(const std::string& name, int64_t version, bool engine);

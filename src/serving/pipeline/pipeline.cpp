@@ -883,7 +883,7 @@ struct Pipeline::Run {
       req.inputs.push_back(std::move(in));
     }
     InferenceResponse resp;
-    st = servable->infer(req, &resp);
+    st = servable->inferAdmitted(req, &resp);  // the pipeline was admitted: never refused half-way
     if (!st.ok()) {
       MODEL_LOG(debug, "Pipeline: {}; node: {}; session: {} failed: {}", p.name_, n.name, contextString(k.second),
                 st.message());
