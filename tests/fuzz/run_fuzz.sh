@@ -15,7 +15,9 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:detect_stac
 supp="$(cd "$(dirname "$0")/../.." && pwd)/tools/ubsan.supp"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$supp}"
 set +e
-"$bin" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=3072 -max_len=65536 -print_final_stats=1 \
+# A fixed seed by default, so that a CI run explores what the previous one did (a red run is a
+# finding, not luck); OVMS_FUZZ_SEED=0 lets libFuzzer pick one for longer local runs.
+"$bin" -seed="${OVMS_FUZZ_SEED:-1}" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=3072 -max_len=65536 -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "${dirs[@]}"
 rc=$?
 set -e
