@@ -201,8 +201,10 @@ def test_version_policies(start_server, tmp_path):
         {"name": "default", "base_path": repo},
     ]
     srv, _ = start_config(start_server, tmp_path, models, "default")
-    for m in ("latest2", "specific", "all"):
-        srv.wait_available(m)
+    # Models load concurrently (several at once): wait for every version each policy selects.
+    for m, versions in (("latest2", (2, 3)), ("specific", (1, 3)), ("all", (1, 2, 3))):
+        for v in versions:
+            srv.wait_available(m, version=v)
     ok = ("AVAILABLE", "OK")
     assert status(srv, "latest2") == {2: ok, 3: ok}
     assert status(srv, "specific") == {1: ok, 3: ok}
