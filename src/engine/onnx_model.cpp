@@ -160,10 +160,19 @@ static Ort::SessionOptions makeOptions(const EngineOptions& options) {
   return so;
 }
 
+// Sessions share one custom-op domain (ir::registerIrCustomOps), and ONNX Runtime registers a session's
+// custom domains into a shared schema map without a lock: two sessions built at once fail with "domain is
+// already exist". Models load concurrently, so session construction is serialised here.
+std::mutex& sessionBuildMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 std::unique_ptr<OnnxModel> OnnxModel::load(std::string_view bytes, const EngineOptions& options, std::string* error) {
   std::unique_ptr<OnnxModel> m(new OnnxModel());
   try {
     auto so = makeOptions(options);
+    std::lock_guard build(sessionBuildMutex());
     m->impl_->session = std::make_unique<Ort::Session>(env(), bytes.data(), bytes.size(), so);
   } catch (const std::exception& e) {
     *error = e.what();
@@ -178,6 +187,7 @@ std::unique_ptr<OnnxModel> OnnxModel::loadFile(const std::string& path, const En
   std::unique_ptr<OnnxModel> m(new OnnxModel());
   try {
     auto so = makeOptions(options);
+    std::lock_guard build(sessionBuildMutex());
     m->impl_->session = std::make_unique<Ort::Session>(env(), path.c_str(), so);
   } catch (const std::exception& e) {
     *error = e.what();
