@@ -14,7 +14,7 @@ ARG JOBS=2
 ARG OVMS_GIT_COMMIT=unknown
 WORKDIR /src
 COPY tools/install_deps.sh tools/install_deps.sh
-RUN OVMS_DEPS_NO_CONTAINER_TOOLS=1 bash tools/install_deps.sh && rm -rf /var/lib/apt/lists/*
+RUN OVMS_DEPS_BUILD_ONLY=1 bash tools/install_deps.sh && rm -rf /var/lib/apt/lists/*
 COPY CMakeLists.txt ./
 COPY src src
 COPY tests tests

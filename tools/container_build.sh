@@ -23,6 +23,10 @@ if [ "$FROM_SOURCE" = 1 ]; then
     ort_cache="${ORT_CACHE:-$HOME/.cache/ovms-ort}"
     bash tools/fetch_onnxruntime.sh >/dev/null
     [ -d "$ort_cache" ] && args+=(-v "$ort_cache:/root/.cache/ovms-ort:ro")
+    # The host's compiler cache, when there is one: the build stage compiles the same sources with
+    # the same Debian compiler, so most objects are cache hits (ccache paths are relative to /src).
+    ccache_dir="${CCACHE_DIR:-$HOME/.cache/ccache}"
+    [ -d "$ccache_dir" ] && args+=(-v "$ccache_dir:/root/.cache/ccache")
   fi
   args+=(--build-arg "OVMS_GIT_COMMIT=$commit")
   target=release

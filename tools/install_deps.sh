@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything needed to build and test on a fresh Debian 12 machine (run as root, or with sudo).
+# OVMS_DEPS_BUILD_ONLY=1 (the Dockerfile's build stage): what building the server needs, no test tools.
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -15,8 +16,15 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   python3-botocore python3-cryptography \
   >/dev/null
 # Release package and container image (tools/dist.sh, tools/container_*.sh, tests/deploy);
-# OVMS_DEPS_NO_CONTAINER_TOOLS=1 (the Dockerfile's build stage) leaves out the container tools.
+# OVMS_DEPS_NO_CONTAINER_TOOLS=1 leaves out the container tools.
 $SUDO apt-get install -y -qq --no-install-recommends patchelf >/dev/null
+if [ "${OVMS_DEPS_BUILD_ONLY:-0}" = 1 ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  echo "build dependencies installed"
+  exit 0
+fi
 # kubectl (kustomize) renders and checks the Kubernetes manifests offline (tests/deploy). The machine
 # image may ship its own kubectl package, which conflicts with Debian's kubernetes-client.
 if ! command -v kubectl >/dev/null 2>&1; then

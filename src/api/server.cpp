@@ -26,6 +26,7 @@
 #include "api/security/secret_watcher.h"
 #include "api/security/tls_material.h"
 #include "api/tfs/tfs_grpc_service.h"
+#include "common/cpu.h"
 #include "common/logging.h"
 #include "engine/onnx_model.h"
 #include "serving/inference_path.h"
@@ -231,7 +232,8 @@ int runServer(const serving::ServerSettings& settings) {
       builder.AddListeningPort(hostPort(addr, settings.grpc_port), grpc_credentials);
     builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
     builder.SetMaxSendMessageSize(kMaxMessageBytes);
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    // Streams per connection follow the cores this process may use (affinity, cgroup quota), not the host.
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, static_cast<int>(std::max(1u, usableCores())));
     if (!applyChannelArguments(settings.grpc_channel_arguments, builder)) {
       SERVING_LOG(err, "Grpc channel arguments passed in wrong format: {}", settings.grpc_channel_arguments);
       return 1;

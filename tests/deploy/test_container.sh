@@ -4,6 +4,8 @@
 # requests), the config.json form with an environment variable passed with -e, the image's
 # HEALTHCHECK, its non-root user and labels, and a clean stop on SIGTERM within a few seconds.
 #   tests/deploy/test_container.sh          (needs dist/ovms-<version>-linux-x86_64.tar.gz)
+#   FROM_SOURCE=1 tests/deploy/test_container.sh   the multi-stage build compiles the server in the image
+#   IMAGE_PREBUILT=1 IMAGE=<image> tests/deploy/test_container.sh   tests an image built before, as it is
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -12,10 +14,12 @@ source "$root/tools/container_engine.sh"
 version=$(sed -nE 's/^project\(ovms_cpp VERSION ([0-9.]+).*/\1/p' "$root/CMakeLists.txt")
 IMAGE="${IMAGE:-ovms:latest}"
 
-echo "== make docker_build ($ENGINE)"
-start=$SECONDS
-(cd "$root" && IMAGE="$IMAGE" FROM_SOURCE=0 bash tools/container_build.sh)
-echo "image built in $((SECONDS - start)) s"
+if [ "${IMAGE_PREBUILT:-0}" != 1 ]; then
+  echo "== make docker_build ($ENGINE, FROM_SOURCE=${FROM_SOURCE:-0})"
+  start=$SECONDS
+  (cd "$root" && IMAGE="$IMAGE" FROM_SOURCE="${FROM_SOURCE:-0}" bash tools/container_build.sh)
+  echo "image built in $((SECONDS - start)) s"
+fi
 
 echo "== image configuration"
 cfg=$(engine image inspect "$IMAGE")
