@@ -2,6 +2,8 @@
 every API, each sending its own inputs, get exactly their own results while their requests are merged
 into shared engine runs; requests of different shapes are never mixed; /metrics shows the batch sizes."""
 import json
+import os
+import sys
 import threading
 
 import grpc
@@ -10,7 +12,7 @@ import pytest
 
 import model_factory
 import shape_models as sm
-from conftest import http, stubs_dir
+from conftest import ROOT, http, ovms_binary, stubs_dir
 from test_lifecycle import run_expect_exit
 from test_tfs_grpc import make_tensor, predict_request, to_numpy
 
@@ -195,3 +197,16 @@ def test_an_invalid_section_is_a_config_error(tmp_path):
     rc, out = run_expect_exit(["--config_path", cfg])
     assert rc != 0
     assert "dynamic_batching/max_batch_size" in out, out
+
+
+def test_bench_smoke(tmp_path):
+    """A short run of bench/dynamic_batching.py on a tiny model: the benchmark works end to end (both
+    servers start, every call succeeds, the ratios are computed). Not a timed assertion."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import dynamic_batching  # noqa: E402
+    repo = sm.scale(str(tmp_path / "tiny"), ["n", 4])
+    r = dynamic_batching.run(ovms_binary(), repo, input_name="x", shape=(1, 4), clients=4, seconds=0.5, rounds=1,
+                             max_batch=4, delay_us=1000, quiet=True)
+    assert r["errors"] == 0, r
+    assert r["plain_req_per_s"] > 0 and r["batched_req_per_s"] > 0, r
+    assert r["throughput_ratio"] > 0 and r["latency_allowed_ms"] > 1.0, r
