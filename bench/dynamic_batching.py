@@ -73,7 +73,7 @@ class Server:
             config["dynamic_batching"] = batching
         cfg = os.path.join(workdir, f"config_{self.grpc_port}.json")
         with open(cfg, "w") as f:
-            json.dump({"model_config_list": [{"config": config}]}, f)
+            json.dump({"model_config_list": [{"config": config}], "monitoring": {"metrics": {"enable": True}}}, f)
         self.log = open(os.path.join(workdir, f"ovms_{self.grpc_port}.log"), "wb")
         self.proc = subprocess.Popen([ovms, "--config_path", cfg, "--port", str(self.grpc_port), "--rest_port",
                                       str(self.rest_port), "--log_level", "WARNING"], stdout=self.log,
@@ -90,6 +90,18 @@ class Server:
                 pass
             time.sleep(0.1)
         raise RuntimeError("model not available in 120 s")
+
+    def histograms(self):
+        """(sum, count) of the server's per-request histograms for model m, from GET /metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.rest_port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            for family in ("ovms_wait_for_infer_req_time_us", "ovms_inference_time_us", "ovms_dynamic_batch_size"):
+                for part in ("sum", "count"):
+                    if line.startswith(f"{family}_{part}{{"):
+                        out[(family, part)] = float(line.rsplit(" ", 1)[1])
+        return out
 
     def stop(self):
         self.proc.terminate()
@@ -143,6 +155,7 @@ def run(ovms, model_dir, input_name="input", shape=(1, 3, 224, 224), clients=16,
     request = predict_request_bytes("m", input_name, list(shape))
     batching = {"max_batch_size": max_batch, "max_queue_delay_microseconds": delay_us}
     results = {"plain": [], "batched": []}
+    server = {"plain": [], "batched": []}  # the server's own means per round, from /metrics
     errors = []
     with tempfile.TemporaryDirectory() as workdir:
         for r in range(rounds):
@@ -152,15 +165,27 @@ def run(ovms, model_dir, input_name="input", shape=(1, 3, 224, 224), clients=16,
                 try:
                     address = f"127.0.0.1:{srv.grpc_port}"
                     load(address, request, clients, min(1.0, seconds / 4))  # warm up the sessions
+                    h0 = srv.histograms()
                     rps, _, e1 = load(address, request, clients, seconds)
+                    h1 = srv.histograms()
                     _, p50, e2 = load(address, request, 1, seconds / 2)
+                    h2 = srv.histograms()
                 finally:
                     srv.stop()
                 errors += e1 + e2
                 results[kind].append((rps, p50))
+
+                def mean(a, b, family):  # per-observation mean of a histogram between two scrapes
+                    n = b.get((family, "count"), 0) - a.get((family, "count"), 0)
+                    return (b.get((family, "sum"), 0) - a.get((family, "sum"), 0)) / n if n else float("nan")
+                server[kind].append({"rows_per_run": mean(h0, h1, "ovms_dynamic_batch_size"),
+                                     "engine_us": mean(h0, h1, "ovms_inference_time_us"),
+                                     "wait_us_1_client": mean(h1, h2, "ovms_wait_for_infer_req_time_us")})
                 if not quiet:
-                    print(f"round {r + 1} {kind:8s}: {clients} clients {rps:8.1f} req/s; 1 client p50 {p50:7.2f} ms",
-                          flush=True)
+                    s = server[kind][-1]
+                    print(f"round {r + 1} {kind:8s}: {clients} clients {rps:8.1f} req/s (rows per engine run "
+                          f"{s['rows_per_run']:.1f}, engine {s['engine_us'] / 1000:.1f} ms/run); 1 client p50 "
+                          f"{p50:7.2f} ms (server queue wait {s['wait_us_1_client'] / 1000:.2f} ms)", flush=True)
     plain_rps = statistics.median(x for x, _ in results["plain"])
     batched_rps = statistics.median(x for x, _ in results["batched"])
     plain_p50 = statistics.median(y for _, y in results["plain"])
@@ -173,6 +198,9 @@ def run(ovms, model_dir, input_name="input", shape=(1, 3, 224, 224), clients=16,
         "plain_p50_ms_1_client": round(plain_p50, 2), "batched_p50_ms_1_client": round(batched_p50, 2),
         "latency_cost_ms": round(batched_p50 - plain_p50, 2), "latency_allowed_ms": round(allowed, 2),
         "latency_ratio_to_allowed": round(batched_p50 / allowed, 3), "errors": len(errors),
+        "batched_rows_per_run": round(statistics.median(s["rows_per_run"] for s in server["batched"]), 2),
+        "plain_wait_us_1_client": round(statistics.median(s["wait_us_1_client"] for s in server["plain"]), 1),
+        "batched_wait_us_1_client": round(statistics.median(s["wait_us_1_client"] for s in server["batched"]), 1),
     }
     if not quiet:
         print(f"throughput with / without batching at {clients} clients: {summary['throughput_ratio']:.2f}x "

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <optional>
 
 namespace ovms::serving {
@@ -148,7 +149,11 @@ Status DynamicBatcher::infer(const std::vector<TensorView>& inputs, std::vector<
       int64_t batch_rows = 0;
       for (const auto& e : batch) batch_rows += e->rows;
       if (observer && *observer) (*observer)(static_cast<size_t>(batch_rows));
-      runBatch(batch);
+      try {
+        runBatch(batch);
+      } catch (const std::exception& e) {  // e.g. bad_alloc merging inputs: still answer every request
+        for (auto& b : batch) b->status = Status(StatusCode::INTERNAL_ERROR, e.what());
+      }
     }
     slot.reset();
     lock.lock();
