@@ -6,11 +6,14 @@ within each round) and printed as ratios.
   /usr/bin/python3 bench/make_bench_models.py
   /usr/bin/python3 bench/dynamic_batching.py [--model bench/models/mobilenetv2] [--input input]
       [--shape 1,3,224,224] [--clients 16] [--seconds 10] [--rounds 3] [--max-batch 16] [--delay-us 2000]
-      [--nireq 0] [--ovms build/src/ovms]
+      [--nireq 0] [--grpc-max-threads 64] [--grpc-load build/bench/grpc_load] [--ovms build/src/ovms]
 
-Clients are TF-Serving gRPC Predict calls (python3-grpcio) whose request is serialized once (zeros as
-tensor_content) and sent as bytes, so the client's cost per call is small and equal for both servers.
-Each client keeps one call in flight on its own channel (closed loop). Targets (issue 14): throughput with
+Clients are TF-Serving gRPC Predict calls, each keeping one call in flight on its own channel (closed
+loop), with zeros as tensor_content: bench/grpc_load.cpp when built (ninja -C build grpc_load), else
+python3-grpcio threads sending a request serialized once (the GIL then caps how many calls are really in
+flight). Both servers get --grpc_max_threads 64: the default (8 x cores = 16 here) answers "Server
+Threadpool Exhausted" to 16 clients whose calls wait in the server. The servers' own /metrics give the
+rows per engine run, the engine time per run and the 1-client queue wait. Targets (issue 14): throughput with
 batching >= 1.5x without at 16 clients; 1-client p50 latency with batching <= p50 without + delay + 5%.
 tests/e2e/test_dynamic_batching.py runs a short version of this script on a tiny model (a smoke test).
 """
@@ -64,7 +67,7 @@ def predict_request_bytes(model, input_name, shape):
 
 
 class Server:
-    def __init__(self, ovms, model_dir, workdir, batching, nireq):
+    def __init__(self, ovms, model_dir, workdir, batching, nireq, grpc_max_threads):
         self.grpc_port, self.rest_port = free_port(), free_port()
         config = {"name": "m", "base_path": os.path.abspath(model_dir)}
         if nireq:
@@ -76,7 +79,8 @@ class Server:
             json.dump({"model_config_list": [{"config": config}], "monitoring": {"metrics": {"enable": True}}}, f)
         self.log = open(os.path.join(workdir, f"ovms_{self.grpc_port}.log"), "wb")
         self.proc = subprocess.Popen([ovms, "--config_path", cfg, "--port", str(self.grpc_port), "--rest_port",
-                                      str(self.rest_port), "--log_level", "WARNING"], stdout=self.log,
+                                      str(self.rest_port), "--log_level", "WARNING", "--grpc_max_threads",
+                                      str(grpc_max_threads)], stdout=self.log,
                                      stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -109,7 +113,7 @@ class Server:
         self.log.close()
 
 
-def load(address, request, clients, seconds):
+def load_python(address, request, clients, seconds):
     """Closed loop: `clients` threads, one call in flight each. Returns (calls per second, p50 ms, errors)."""
     import grpc
     latencies, errors = [], []
@@ -150,9 +154,27 @@ def load(address, request, clients, seconds):
     return len(latencies) / elapsed, p50, errors
 
 
+def load_cpp(grpc_load, address, input_name, shape, clients, seconds):
+    """The same closed loop with bench/grpc_load.cpp (no Python GIL in the client): (calls/s, p50 ms, errors)."""
+    out = subprocess.run([grpc_load, "--target", address, "--model", "m", "--input", input_name, "--shape",
+                          ",".join(str(d) for d in shape), "--concurrency", str(clients), "--channels", str(clients),
+                          "--seconds", str(seconds), "--warmup-seconds", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False, text=True).stdout
+    line = [x for x in out.splitlines() if x.startswith("{")]
+    if not line:
+        raise RuntimeError(f"grpc_load failed: {out}")
+    r = json.loads(line[-1])
+    return r["req_per_s"], r["p50_ms"], ["error"] * int(r.get("errors", 0))
+
+
 def run(ovms, model_dir, input_name="input", shape=(1, 3, 224, 224), clients=16, seconds=10.0, rounds=3,
-        max_batch=16, delay_us=2000, nireq=0, quiet=False):
+        max_batch=16, delay_us=2000, nireq=0, quiet=False, grpc_load=None, grpc_max_threads=64):
     request = predict_request_bytes("m", input_name, list(shape))
+    if grpc_load:
+        def load(address, _request, n, secs):  # noqa: F811 (the C++ client replaces the Python one)
+            return load_cpp(grpc_load, address, input_name, shape, n, secs)
+    else:
+        load = load_python
     batching = {"max_batch_size": max_batch, "max_queue_delay_microseconds": delay_us}
     results = {"plain": [], "batched": []}
     server = {"plain": [], "batched": []}  # the server's own means per round, from /metrics
@@ -161,7 +183,7 @@ def run(ovms, model_dir, input_name="input", shape=(1, 3, 224, 224), clients=16,
         for r in range(rounds):
             order = ["plain", "batched"] if r % 2 == 0 else ["batched", "plain"]
             for kind in order:
-                srv = Server(ovms, model_dir, workdir, batching if kind == "batched" else None, nireq)
+                srv = Server(ovms, model_dir, workdir, batching if kind == "batched" else None, nireq, grpc_max_threads)
                 try:
                     address = f"127.0.0.1:{srv.grpc_port}"
                     load(address, request, clients, min(1.0, seconds / 4))  # warm up the sessions
@@ -180,12 +202,14 @@ def run(ovms, model_dir, input_name="input", shape=(1, 3, 224, 224), clients=16,
                     return (b.get((family, "sum"), 0) - a.get((family, "sum"), 0)) / n if n else float("nan")
                 server[kind].append({"rows_per_run": mean(h0, h1, "ovms_dynamic_batch_size"),
                                      "engine_us": mean(h0, h1, "ovms_inference_time_us"),
-                                     "wait_us_1_client": mean(h1, h2, "ovms_wait_for_infer_req_time_us")})
+                                     "wait_us_1_client": mean(h1, h2, "ovms_wait_for_infer_req_time_us"),
+                                     "engine_us_1_client": mean(h1, h2, "ovms_inference_time_us")})
                 if not quiet:
                     s = server[kind][-1]
                     print(f"round {r + 1} {kind:8s}: {clients} clients {rps:8.1f} req/s (rows per engine run "
                           f"{s['rows_per_run']:.1f}, engine {s['engine_us'] / 1000:.1f} ms/run); 1 client p50 "
-                          f"{p50:7.2f} ms (server queue wait {s['wait_us_1_client'] / 1000:.2f} ms)", flush=True)
+                          f"{p50:7.2f} ms (server: queue wait {s['wait_us_1_client'] / 1000:.2f} ms, engine "
+                          f"{s['engine_us_1_client'] / 1000:.2f} ms)", flush=True)
     plain_rps = statistics.median(x for x, _ in results["plain"])
     batched_rps = statistics.median(x for x, _ in results["batched"])
     plain_p50 = statistics.median(y for _, y in results["plain"])
@@ -203,6 +227,7 @@ def run(ovms, model_dir, input_name="input", shape=(1, 3, 224, 224), clients=16,
         "batched_wait_us_1_client": round(statistics.median(s["wait_us_1_client"] for s in server["batched"]), 1),
     }
     if not quiet:
+        print(f"clients: {'bench/grpc_load' if grpc_load else 'Python grpcio'}")
         print(f"throughput with / without batching at {clients} clients: {summary['throughput_ratio']:.2f}x "
               f"(target >= 1.5x)")
         print(f"1-client p50: {batched_p50:.2f} ms with, {plain_p50:.2f} ms without; cost "
@@ -224,11 +249,16 @@ def main():
     p.add_argument("--max-batch", type=int, default=16)
     p.add_argument("--delay-us", type=int, default=2000)
     p.add_argument("--nireq", type=int, default=0, help="0 = the server's default")
+    p.add_argument("--grpc-max-threads", type=int, default=64,
+                   help="both servers; the default (8 x cores) refuses 16 blocking calls on 2 cores")
+    p.add_argument("--grpc-load", default=os.path.join(ROOT, "build", "bench", "grpc_load"),
+                   help="C++ load client (ninja -C build grpc_load); Python clients when the file is absent")
     a = p.parse_args()
     if not os.path.isdir(a.model):
         sys.exit(f"{a.model} is missing: run /usr/bin/python3 bench/make_bench_models.py first")
     run(a.ovms, a.model, a.input, [int(d) for d in a.shape.split(",")], a.clients, a.seconds, a.rounds,
-        a.max_batch, a.delay_us, a.nireq)
+        a.max_batch, a.delay_us, a.nireq, grpc_load=a.grpc_load if os.path.exists(a.grpc_load) else None,
+        grpc_max_threads=a.grpc_max_threads)
 
 
 if __name__ == "__main__":
