@@ -25,6 +25,7 @@ struct DynamicBatcher::Entry {
 namespace {
 
 uint64_t microsSince(std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end) {
+  if (end <= start) return 0;
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(end - start).count());
 }
 
@@ -137,9 +138,9 @@ Status DynamicBatcher::infer(const std::vector<TensorView>& inputs, std::vector<
     }
     lock.unlock();
     std::optional<InferSlots::Slot> slot(std::in_place, slots_.take());
-    const auto started = Clock::now();
     lock.lock();
     auto batch = takeBatchLocked();
+    const auto started = Clock::now();  // after the take: requests that joined while it waited arrived before
     leader_ = false;
     auto observer = observer_;
     changed_.notify_all();  // the next leader may start collecting while this batch runs

@@ -152,6 +152,10 @@ def test_concurrent_clients_on_every_api_get_exactly_their_own_results(start_ser
     assert total == rows_sent[0], (total, rows_sent[0])
     assert count < clients * rounds, count
     assert single < count, (single, count)
+    # Queue waits (the batching delay included) are real durations: none above the test's own length.
+    m = srv.metrics()
+    waits = m['ovms_wait_for_infer_req_time_us_sum{name="two",version="1"}']
+    assert waits < 120e6 * m['ovms_wait_for_infer_req_time_us_count{name="two",version="1"}'], waits
 
 
 def test_requests_of_different_shapes_are_never_merged(start_server, tmp_path, kpb):

@@ -144,6 +144,7 @@ void expectDoubled(const Call& c) {
   EXPECT_EQ(c.out_shape, c.shape);
   ASSERT_EQ(c.out.size(), c.data.size());
   for (size_t i = 0; i < c.data.size(); ++i) EXPECT_EQ(c.out[i], 2.0f * c.data[i]) << "element " << i;
+  EXPECT_LT(c.queue_wait_us, 300'000'000u);  // a wait, not a wrapped negative
 }
 
 }  // namespace
