@@ -5,6 +5,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 import grpc
 import numpy as np
@@ -214,3 +215,26 @@ def test_bench_smoke(tmp_path):
     assert r["errors"] == 0, r
     assert r["plain_req_per_s"] > 0 and r["batched_req_per_s"] > 0, r
     assert r["throughput_ratio"] > 0 and r["latency_allowed_ms"] > 1.0, r
+
+
+def test_max_queued_requests_still_bounds_the_wait(start_server, tmp_path):
+    """With every infer slot busy, requests queued for a batch count against max_queued_requests: past it a
+    request is refused at once (429), and every accepted request succeeds."""
+    import test_overload as ov
+    repo = ov.slow_model(str(tmp_path / "slow"))
+    # batch_size -1 makes dim 0 dynamic; max_batch_size 1 keeps the loop count input one value per run.
+    cfg = write_config(tmp_path, [{"name": "slow", "base_path": repo, "nireq": 1, "max_queued_requests": 2,
+                                   "batch_size": "-1",
+                                   "dynamic_batching": {"max_batch_size": 1, "max_queue_delay_microseconds": 0}}],
+                       metrics=False)
+    srv = start_server(["--config_path", cfg, "--rest_workers", "16", *ov.METRICS], wait_for="slow")
+    long_request = ov.occupy_slot(srv)
+    queued = [ov.Background(ov.tfs_predict, srv, ov.SHORT), ov.Background(ov.kserve_infer, srv, ov.SHORT)]
+    ov.wait_metric(srv, "ovms_current_requests", 3)
+    time.sleep(0.5)
+    ov.assert_refused_rest(ov.tfs_predict(srv, ov.SHORT))
+    assert long_request.result is None, "the refusal waited for the running inference"
+    ov.assert_ok(long_request.join())
+    for q in queued:
+        ov.assert_ok(q.join())
+    ov.assert_ok(ov.kserve_infer(srv, ov.SHORT))
