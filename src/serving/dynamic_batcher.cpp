@@ -129,7 +129,12 @@ Status DynamicBatcher::infer(const std::vector<TensorView>& inputs, std::vector<
     // Lead: wait until the oldest request's batch is due, then for a slot, then take the batch.
     leader_ = true;
     Clock::time_point deadline;
-    while (!readyLocked(Clock::now(), &deadline)) changed_.wait_until(lock, deadline);
+    while (!entry->done && !readyLocked(Clock::now(), &deadline)) changed_.wait_until(lock, deadline);
+    if (entry->done) {  // answered by a batch that another thread ran: hand the leadership on
+      leader_ = false;
+      changed_.notify_all();
+      break;
+    }
     if (queue_.empty()) {  // this request is in a batch that runs already: wait for it
       leader_ = false;
       changed_.notify_all();

@@ -344,3 +344,34 @@ TEST(DynamicBatchingConfig, InvalidSectionsAreRefused) {
   EXPECT_EQ(parse("{}", R"("stateful": true, )"), StatusCode::MODEL_CONFIG_INVALID);
   EXPECT_EQ(parse(R"({"max_batch_size": 4, "preferred_batch_sizes": [2, 4]})"), StatusCode::OK);
 }
+
+TEST(DynamicBatching, ManyClientsManyRoundsEachGetTheirOwnRows) {
+  // Mixed row counts and two widths, a short delay, 2 infer slots: batches form, split and hand the
+  // leadership on continuously; every answer must be the caller's own and none may hang.
+  auto l = load(shapes_test::mulModel({std::string("n"), std::string("k")}), batching(8, 500));
+  ASSERT_TRUE(l);
+  constexpr int kClients = 24, kRounds = 40;
+  std::atomic<int> wrong{0};
+  std::atomic<int64_t> rows_sent{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kClients; ++t)
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRounds; ++r) {
+        Call c = makeCall({1 + (t + r) % 3, t % 2 ? 2 : 3}, static_cast<float>(t * 1000 + r * 10));
+        run(*l->servable, &c);
+        bool ok = c.status.ok() && c.out_shape == c.shape && c.out.size() == c.data.size();
+        for (size_t i = 0; ok && i < c.data.size(); ++i) ok = c.out[i] == 2.0f * c.data[i];
+        if (!ok) ++wrong;
+        rows_sent += c.shape[0];
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  size_t rows_run = 0;
+  for (size_t b : l->batchSizes()) {
+    EXPECT_LE(b, 8u);
+    rows_run += b;
+  }
+  EXPECT_EQ(static_cast<int64_t>(rows_run), rows_sent.load());
+  EXPECT_EQ(l->servable->dynamicBatcher()->queued(), 0u);
+}
