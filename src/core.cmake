@@ -49,6 +49,7 @@ add_library(ovms_serving STATIC
   ${OVMS_SRC}/serving/model_config_from_cli.cpp
   ${OVMS_SRC}/serving/config_file.cpp
   ${OVMS_SRC}/serving/servable.cpp
+  ${OVMS_SRC}/serving/dynamic_batcher.cpp
   ${OVMS_SRC}/serving/engine_options.cpp
   ${OVMS_SRC}/serving/model_files.cpp
   ${OVMS_SRC}/serving/edit_plan.cpp

@@ -78,6 +78,14 @@ const char* const kSchema = R"({
             "idle_sequence_cleanup": {"type": "boolean"},
             "low_latency_transformation": {"type": "boolean"},
             "max_sequence_number": {"type": "integer", "minimum": 0},
+            "dynamic_batching": {
+              "type": "object", "additionalProperties": false,
+              "properties": {
+                "max_batch_size": {"type": "integer", "minimum": 1, "maximum": 65536},
+                "max_queue_delay_microseconds": {"type": "integer", "minimum": 0, "maximum": 10000000},
+                "preferred_batch_sizes": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 65536}}
+              }
+            },
             "warmup": {
               "type": "object", "required": ["iterations"], "additionalProperties": false,
               "properties": {"iterations": {"type": "integer", "minimum": 0, "maximum": 10000}}
@@ -293,6 +301,29 @@ Status convertModel(const rapidjson::Value& c, const std::string& config_dir, Mo
   if (c.HasMember("max_queued_requests")) m.max_queued_requests = c["max_queued_requests"].GetInt64();
   if (c.HasMember("target_device")) m.target_device = c["target_device"].GetString();
   if (c.HasMember("warmup")) m.warmup_iterations = static_cast<uint32_t>(c["warmup"]["iterations"].GetInt64());
+  if (c.HasMember("dynamic_batching")) {
+    const auto& d = c["dynamic_batching"];
+    DynamicBatchingConfig b;
+    if (d.HasMember("max_batch_size")) b.max_batch_size = static_cast<uint32_t>(d["max_batch_size"].GetInt64());
+    if (d.HasMember("max_queue_delay_microseconds"))
+      b.max_queue_delay_microseconds = static_cast<uint64_t>(d["max_queue_delay_microseconds"].GetInt64());
+    if (d.HasMember("preferred_batch_sizes"))
+      for (const auto& p : d["preferred_batch_sizes"].GetArray()) {
+        const auto size = static_cast<uint32_t>(p.GetInt64());
+        if (size > b.max_batch_size) {
+          MODEL_LOG(err, "Model {}: dynamic_batching preferred batch size {} is larger than max_batch_size {}", m.name,
+                    size, b.max_batch_size);
+          return StatusCode::MODEL_CONFIG_INVALID;
+        }
+        b.preferred_batch_sizes.push_back(size);
+      }
+    m.dynamic_batching = std::move(b);
+    // A sequence's requests depend on its state from the previous one: never merged with others.
+    if (c.HasMember("stateful") && c["stateful"].GetBool()) {
+      MODEL_LOG(err, "Model {}: dynamic_batching cannot be used with a stateful model", m.name);
+      return StatusCode::MODEL_CONFIG_INVALID;
+    }
+  }
   if (c.HasMember("plugin_config")) {
     Status st = parsePluginConfig(toJsonText(c["plugin_config"]), &m.plugin_config);
     if (!st.ok()) {
@@ -351,7 +382,8 @@ bool isKnownMetricFamily(const std::string& name) {
       "ovms_inference_time_us", "ovms_wait_for_infer_req_time_us", "ovms_current_requests",
       "ovms_infer_req_queue_size", "ovms_infer_req_active", "ovms_current_graphs", "ovms_requests_accepted",
       "ovms_requests_rejected", "ovms_responses", "ovms_graph_error", "ovms_graph_processing_time_us",
-      "ovms_graph_request_latency_us"};
+      "ovms_graph_request_latency_us",
+      "ovms_dynamic_batch_size"};
   return known.count(name) > 0;
 }
 

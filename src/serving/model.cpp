@@ -150,6 +150,7 @@ Status ModelVersion::load(const std::string& dir, const ModelConfig& config, con
     error_message_.clear();
   }
   // In-flight requests on the old servable keep it alive until they finish.
+  if (old) old->drainBatching();  // its queued requests run now, not after the batching delay
   old.reset();
   if (serving_now) MODEL_LOG(info, "Reloaded model: {}, version: {}; new requests use the new servable", model_name_, version_);
   setState(VersionState::AVAILABLE, VersionError::OK);
@@ -168,6 +169,7 @@ void ModelVersion::invalidate() {
     old = std::move(servable_);
     error_message_ = "The model's configuration is invalid";
   }
+  if (old) old->drainBatching();  // its queued requests run now, not after the batching delay
   old.reset();
   setState(VersionState::LOADING, VersionError::UNKNOWN);
 }
@@ -182,6 +184,7 @@ void ModelVersion::retire() {
     failures_ = 0;
   }
   // Requests that already hold `old` finish on it; it is freed by the last of them.
+  if (old) old->drainBatching();  // its queued requests run now, not after the batching delay
   old.reset();
   setState(VersionState::END, VersionError::OK);
 }

@@ -65,9 +65,21 @@ std::vector<std::string> ModelConfig::changesTo(const ModelConfig& o) const {
   if (plugin_config != o.plugin_config) out.push_back("plugin_config: " + map(plugin_config) + " -> " + map(o.plugin_config));
   if (warmup_iterations != o.warmup_iterations)
     out.push_back("warmup.iterations: " + std::to_string(warmup_iterations) + " -> " + std::to_string(o.warmup_iterations));
+  if (dynamic_batching != o.dynamic_batching)
+    out.push_back("dynamic_batching: " + describeDynamicBatching(dynamic_batching) + " -> " +
+                  describeDynamicBatching(o.dynamic_batching));
   if (!(policy == o.policy))
     out.push_back("model_version_policy: " + describePolicy(policy) + " -> " + describePolicy(o.policy));
   return out;
+}
+
+std::string describeDynamicBatching(const std::optional<DynamicBatchingConfig>& config) {
+  if (!config) return "(none)";
+  std::string out = "{max_batch_size: " + std::to_string(config->max_batch_size) +
+                    ", max_queue_delay_microseconds: " + std::to_string(config->max_queue_delay_microseconds) +
+                    ", preferred_batch_sizes: " + describeVersions({config->preferred_batch_sizes.begin(),
+                                                                    config->preferred_batch_sizes.end()});
+  return out + "}";
 }
 
 Status parseVersionPolicy(const std::string& text, VersionPolicy* out) {

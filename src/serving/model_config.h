@@ -20,6 +20,16 @@ struct VersionPolicy {
   bool operator==(const VersionPolicy&) const = default;
 };
 
+// Merging concurrent requests along dim 0 into one engine run (serving/dynamic_batcher.h; Triton's
+// names, not an OVMS option). Present in ModelConfig only when config.json asks for it.
+struct DynamicBatchingConfig {
+  uint32_t max_batch_size = 8;              // rows (dim 0 summed) of one merged run
+  uint64_t max_queue_delay_microseconds = 0;  // how long the oldest queued request may wait for more
+  std::vector<uint32_t> preferred_batch_sizes;  // a batch of one of these sizes runs at once
+  bool operator==(const DynamicBatchingConfig&) const = default;
+};
+std::string describeDynamicBatching(const std::optional<DynamicBatchingConfig>& config);
+
 struct ModelConfig {
   std::string name;
   std::string base_path;
@@ -35,12 +45,13 @@ struct ModelConfig {
   std::map<std::string, std::string> plugin_config;
   std::string cache_dir;                   // compiled-model cache (--cache_dir, or /opt/cache); "" = off
   uint32_t warmup_iterations = 0;          // inferences on generated inputs before a version is AVAILABLE (not in OVMS)
+  std::optional<DynamicBatchingConfig> dynamic_batching;  // off unless configured (not in OVMS)
   // Fields whose change forces a reload of every version (§4.4).
   bool sameLoadSettings(const ModelConfig& o) const {
     return name == o.name && base_path == o.base_path && batch_size == o.batch_size && shape == o.shape &&
            layout == o.layout && nireq == o.nireq && max_queued_requests == o.max_queued_requests &&
            target_device == o.target_device && plugin_config == o.plugin_config &&
-           warmup_iterations == o.warmup_iterations;
+           warmup_iterations == o.warmup_iterations && dynamic_batching == o.dynamic_batching;
   }
   // "field: old -> new" for every field that differs from `o` (the newer config), for reload logs.
   std::vector<std::string> changesTo(const ModelConfig& o) const;

@@ -57,6 +57,31 @@ bool trialRunOnZeros(const engine::OnnxModel& model, std::string* error) {
   return model.infer(ins, &outs, error);
 }
 
+// Dynamic batching merges requests along dim 0: every input and output needs a batch dim at 0
+// that takes any size up to max_batch_size, and no STRING data (its rows are not fixed-size).
+Status checkBatchable(const Servable& s, const DynamicBatchingConfig& config) {
+  auto refuse = [](const std::string& why) {
+    return Status(StatusCode::MODEL_NOT_LOADED, "dynamic_batching: " + why);
+  };
+  const int64_t max_rows = config.max_batch_size;
+  for (size_t i = 0; i < s.inputs().size(); ++i) {
+    const auto& info = s.inputs()[i];
+    const auto& dims = s.inputDims()[i];
+    if (info.precision == Precision::STRING) return refuse("input " + info.name + " is a string tensor");
+    if (dims.empty() || s.batchIndices()[i] != std::optional<size_t>(0))
+      return refuse("input " + info.name + " has no batch dimension at position 0 (layout N...)");
+    if (!dims[0].accepts(1) || !dims[0].accepts(max_rows))
+      return refuse("dimension 0 of input " + info.name + " is " + dims[0].toString() + "; it must accept 1 to " +
+                    std::to_string(max_rows) + " (a dynamic batch: \"batch_size\": \"-1\" or -1 in \"shape\")");
+  }
+  for (const auto& info : s.outputs()) {
+    if (info.precision == Precision::STRING) return refuse("output " + info.name + " is a string tensor");
+    if (!info.shape.empty() && info.shape[0] > 0)
+      return refuse("dimension 0 of output " + info.name + " is not dynamic (" + shapeToString(info.shape) + ")");
+  }
+  return StatusCode::OK;
+}
+
 bool isAutoOption(const std::optional<std::string>& value) {
   return value && value->find("auto") != std::string::npos;
 }
@@ -236,6 +261,20 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
   s->nireq_ = config.nireq ? config.nireq : std::max<uint32_t>(streams, cores());
   s->slots_.setCapacity(s->nireq_);
   s->slots_.setMaxWaiting(config.max_queued_requests);
+  if (config.dynamic_batching) {
+    st = checkBatchable(*s, *config.dynamic_batching);
+    if (!st.ok()) {
+      MODEL_LOG(err, "Model {}: {}", config.name, st.details());
+      return st;
+    }
+    const engine::OnnxModel* engine = s->engine_.get();
+    s->batcher_ = std::make_unique<DynamicBatcher>(
+        *config.dynamic_batching, s->slots_,
+        [engine](const std::vector<engine::TensorView>& ins, std::vector<engine::TensorView>* outs, std::string* error) {
+          return engine->infer(ins, outs, error);
+        });
+    MODEL_LOG(info, "Model {}: dynamic batching {}", config.name, describeDynamicBatching(config.dynamic_batching));
+  }
   *out = std::move(s);
   return StatusCode::OK;
 }
@@ -311,7 +350,12 @@ Status Servable::run(const InferenceRequest& request, InferenceResponse* respons
   std::vector<engine::TensorView> outs;
   std::string error;
   bool ok = false;
-  {
+  if (batcher_ && bounded) {
+    st = batcher_->infer(ins, &outs, queue_wait_us, inference_us);
+    if (st.code() == StatusCode::INFER_QUEUE_FULL) return queueFullStatus();
+    ok = st.ok();
+    error = st.details();
+  } else {
     std::optional<InferSlots::Slot> slot = bounded ? slots_.tryTake(queue_wait_us) : slots_.take(queue_wait_us);
     if (!slot) return queueFullStatus();
     auto run_start = std::chrono::steady_clock::now();

@@ -18,6 +18,7 @@
 #include "common/status.h"
 #include "engine/onnx_model.h"
 #include "engine/tensor.h"
+#include "serving/dynamic_batcher.h"
 #include "serving/inference_request.h"
 #include "serving/infer_slots.h"
 #include "serving/inference_target.h"
@@ -48,7 +49,7 @@ class Servable : public InferenceTarget {
   // requests wait already, so an accepted pipeline is never refused half-way by max_queued_requests.
   Status inferAdmitted(const InferenceRequest& request, InferenceResponse* response) const;
   // All infer slots are taken and max_queued_requests requests wait (INFER_QUEUE_FULL now).
-  bool queueFull() const override { return slots_.full(); }
+  bool queueFull() const override { return batcher_ ? batcher_->full() : slots_.full(); }
   Status queueFullStatus() const override;
   // Infer slots currently taken (ovms_infer_req_active).
   uint32_t slotsInUse() const { return slots_.inUse(); }
@@ -70,6 +71,18 @@ class Servable : public InferenceTarget {
   const std::string& cachePath() const { return cache_path_; }
   bool loadedFromCache() const { return loaded_from_cache_; }
 
+  // Dynamic batching (config `dynamic_batching`): the batcher infer() goes through, or nullptr.
+  // inferAdmitted() (pipeline nodes) never batches.
+  const DynamicBatcher* dynamicBatcher() const { return batcher_.get(); }
+  // Queued requests run at once from now on (the version retires or is replaced). No-op without batching.
+  void drainBatching() const {
+    if (batcher_) batcher_->drain();
+  }
+  // Told the rows of every engine run the batcher makes (metrics). No-op without batching.
+  void setBatchObserver(DynamicBatcher::BatchObserver observer) const {
+    if (batcher_) batcher_->setObserver(std::move(observer));
+  }
+
  private:
   Status run(const InferenceRequest& request, InferenceResponse* response, bool bounded, uint64_t* queue_wait_us,
              uint64_t* inference_us) const;
@@ -85,6 +98,7 @@ class Servable : public InferenceTarget {
   uint32_t nireq_ = 1;
   uint32_t streams_ = 1;
   InferSlots slots_;
+  std::unique_ptr<DynamicBatcher> batcher_;  // uses slots_ and engine_
   bool auto_shapes_ = false;  // batch_size or shape "auto": metadata follows the last request
   mutable std::mutex reported_mutex_;
   mutable std::vector<engine::TensorInfo> reported_inputs_, reported_outputs_;

@@ -28,6 +28,7 @@ constexpr const char* kStreams = "ovms_streams";
 constexpr const char* kCurrentRequests = "ovms_current_requests";
 constexpr const char* kQueueSize = "ovms_infer_req_queue_size";
 constexpr const char* kActive = "ovms_infer_req_active";
+constexpr const char* kDynamicBatchSize = "ovms_dynamic_batch_size";
 
 std::shared_ptr<ServerMetrics> g_instance;
 std::atomic<ServerMetrics*> g_instance_ptr{nullptr};
@@ -101,7 +102,10 @@ Status resolveConfig(const serving::ServerSettings& settings, const serving::Met
     list = config_file.metrics_list;
   }
   if (c.enabled) {
-    if (list.empty()) list = defaultFamilies();
+    if (list.empty()) {
+      list = defaultFamilies();
+      list.push_back(kDynamicBatchSize);  // has series only for models with dynamic_batching
+    }
     c.families.insert(list.begin(), list.end());
   }
   *out = std::move(c);
@@ -147,6 +151,19 @@ void ServerMetrics::onVersionAvailable(const std::string& name, int64_t version,
   // A reload keeps the series (and their values); the load-time gauges follow the new servable.
   if (slot->streams) slot->streams->Set(servable.streams());
   if (slot->infer_req_queue_size) slot->infer_req_queue_size->Set(servable.nireq());
+  // Dynamic batching (not in OVMS): rows of every engine run, a family only batching models have.
+  if (const auto* batcher = servable.dynamicBatcher(); batcher && familyEnabled(kDynamicBatchSize)) {
+    if (!dynamic_batch_size_)
+      dynamic_batch_size_ = &prometheus::BuildHistogram()
+                                 .Name(kDynamicBatchSize)
+                                 .Help("Rows (requests' batch sizes summed) of each engine run of dynamic batching.")
+                                 .Register(*registry_);
+    std::vector<double> buckets;
+    for (double b = 1; b < batcher->config().max_batch_size; b *= 2) buckets.push_back(b);
+    buckets.push_back(batcher->config().max_batch_size);
+    auto* histogram = &dynamic_batch_size_->Add({{"name", name}, {"version", std::to_string(version)}}, buckets);
+    servable.setBatchObserver([histogram](size_t rows) { histogram->Observe(static_cast<double>(rows)); });
+  }
 }
 
 VersionSeries* ServerMetrics::createSeriesLocked(const std::string& name, int64_t version, bool engine) {

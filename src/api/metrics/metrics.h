@@ -99,6 +99,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>* current_requests_ = nullptr;
   prometheus::Family<prometheus::Gauge>* queue_size_ = nullptr;
   prometheus::Family<prometheus::Gauge>* active_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* dynamic_batch_size_ = nullptr;  // guarded by mutex_
   std::mutex refused_mutex_;  // guards refused_ and refused_series_
   prometheus::Family<prometheus::Counter>* refused_ = nullptr;
   std::map<std::tuple<int, std::string, std::string>, prometheus::Counter*> refused_series_;
