@@ -540,3 +540,13 @@ def test_state_dropped_when_version_reloads(pbs, start_server, tmp_path):
     expect_error(lambda: c.infer([1, 1, 1], 5), grpc.StatusCode.NOT_FOUND, "Sequence with provided ID does not exist")
     total, _ = c.infer([1, 1, 1], 5, START)
     np.testing.assert_allclose(total, [[1, 1, 1]])
+
+
+def test_warmup_leaves_no_state_behind(pbs, start_server, tmp_path):
+    # Warmup (not in OVMS) runs a sequence of its own, so a version with warmup loads and clients
+    # start from the initial state.
+    srv = serve(start_server, tmp_path, "ir", extra=["--warmup_iterations", "3"])
+    c = TfsGrpc(pbs, srv)
+    total, _ = c.infer([1, 1, 1], None, START)
+    np.testing.assert_allclose(total, [[1.5, 1.5, 1.5]])
+    assert "Warmup of model acc version 1" in srv.read_log()
