@@ -550,3 +550,28 @@ def test_warmup_leaves_no_state_behind(pbs, start_server, tmp_path):
     total, _ = c.infer([1, 1, 1], None, START)
     np.testing.assert_allclose(total, [[1.5, 1.5, 1.5]])
     assert "Warmup of model acc version 1" in srv.read_log()
+
+
+def test_kserve_grpc_raw_contents_and_bad_types(pbs, start_server, tmp_path):
+    srv = serve(start_server, tmp_path, "onnx")
+    stub = pbs.kserve_grpc.GRPCInferenceServiceStub(grpc.insecure_channel(srv.grpc_address))
+
+    def request(id_datatype="UINT64", seq_id=42, control=START):
+        req = pbs.kserve.ModelInferRequest(model_name="acc")
+        req.inputs.add(name="x", datatype="FP32", shape=SHAPE)
+        req.raw_input_contents.append(np.array([[1, 2, 3]], np.float32).tobytes())
+        req.inputs.add(name="sequence_id", datatype=id_datatype, shape=[1])
+        req.raw_input_contents.append(struct.pack("<Q", seq_id))
+        req.inputs.add(name="sequence_control_input", datatype="UINT32", shape=[1])
+        req.raw_input_contents.append(struct.pack("<I", control))
+        return req
+
+    resp = stub.ModelInfer(request(), timeout=30)
+    outs = {o.name: i for i, o in enumerate(resp.outputs)}
+    assert struct.unpack("<Q", resp.raw_output_contents[outs["sequence_id"]]) == (42,)
+    resp = stub.ModelInfer(request(control=0), timeout=30)
+    np.testing.assert_allclose(np.frombuffer(resp.raw_output_contents[outs["sum"]], np.float32), [2, 4, 6])
+    with pytest.raises(grpc.RpcError) as e:
+        stub.ModelInfer(request(id_datatype="INT64", control=0), timeout=30)
+    assert (e.value.code(), e.value.details()) == (
+        grpc.StatusCode.INVALID_ARGUMENT, "Could not find sequence id in expected tensor proto field uint64_val")
