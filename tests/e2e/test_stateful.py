@@ -46,10 +46,13 @@ def _port(pid, dims, precision=None):
     return f'<port id="{pid}"{p}>' + "".join(f"<dim>{d}</dim>" for d in dims) + "</port>"
 
 
-def write_ir_accumulator(repo, version=1, initial=IR_INITIAL):
-    """IR v11: x -> Add(x, ReadValue(acc, init=Const)) -> sum; Assign(acc) <- the Add."""
+def write_ir_accumulator(repo, version=1, initial=IR_INITIAL, opset="opset6"):
+    """IR v11: x -> Add(x, ReadValue(acc, init=Const)) -> sum; Assign(acc) <- the Add. initial=None: a
+    ReadValue-6 without init input (the state starts at zeros)."""
     dims = SHAPE
     shape = ",".join(map(str, dims))
+    read_input = "" if initial is None else f"<input>{_port(0, dims)}</input>"
+    init_edge = "" if initial is None else '<edge from-layer="1" from-port="0" to-layer="2" to-port="0"/>'
     xml = f"""<?xml version="1.0" ?>
 <net name="accumulator" version="11">
   <layers>
@@ -61,16 +64,16 @@ def write_ir_accumulator(repo, version=1, initial=IR_INITIAL):
       <data element_type="f32" offset="0" shape="{shape}" size="12"/>
       <output>{_port(0, dims, "FP32")}</output>
     </layer>
-    <layer id="2" name="read" type="ReadValue" version="opset6">
+    <layer id="2" name="read" type="ReadValue" version="{opset}">
       <data variable_id="acc" variable_type="f32" variable_shape="{shape}"/>
-      <input>{_port(0, dims)}</input>
+      {read_input}
       <output>{_port(1, dims, "FP32")}</output>
     </layer>
     <layer id="3" name="sum" type="Add" version="opset1">
       <input>{_port(0, dims)}{_port(1, dims)}</input>
       <output>{_port(2, dims, "FP32")}</output>
     </layer>
-    <layer id="4" name="assign" type="Assign" version="opset6">
+    <layer id="4" name="assign" type="Assign" version="{opset}">
       <data variable_id="acc"/>
       <input>{_port(0, dims)}</input>
     </layer>
@@ -80,7 +83,7 @@ def write_ir_accumulator(repo, version=1, initial=IR_INITIAL):
   </layers>
   <edges>
     <edge from-layer="0" from-port="0" to-layer="3" to-port="0"/>
-    <edge from-layer="1" from-port="0" to-layer="2" to-port="0"/>
+    {init_edge}
     <edge from-layer="2" from-port="1" to-layer="3" to-port="1"/>
     <edge from-layer="3" from-port="2" to-layer="4" to-port="0"/>
     <edge from-layer="3" from-port="2" to-layer="5" to-port="0"/>
@@ -92,7 +95,7 @@ def write_ir_accumulator(repo, version=1, initial=IR_INITIAL):
     with open(os.path.join(d, "model.xml"), "w") as f:
         f.write(xml)
     with open(os.path.join(d, "model.bin"), "wb") as f:
-        f.write(struct.pack("<3f", initial, initial, initial))
+        f.write(struct.pack("<3f", *([initial or 0.0] * 3)))
     return repo
 
 
@@ -575,3 +578,15 @@ def test_kserve_grpc_raw_contents_and_bad_types(pbs, start_server, tmp_path):
         stub.ModelInfer(request(id_datatype="INT64", control=0), timeout=30)
     assert (e.value.code(), e.value.details()) == (
         grpc.StatusCode.INVALID_ARGUMENT, "Could not find sequence id in expected tensor proto field uint64_val")
+
+
+@pytest.mark.parametrize("opset,initial", [("opset3", 2.0), ("opset6", None)])
+def test_ir_readvalue_variants(pbs, start_server, tmp_path, opset, initial):
+    repo = write_ir_accumulator(str(tmp_path / "acc"), initial=initial, opset=opset)
+    srv = start_server(["--model_name", "acc", "--model_path", repo, "--stateful"], wait_for="acc")
+    c = KserveGrpc(pbs, srv)
+    start = initial or 0.0
+    total, sid = c.infer([1, 2, 3], None, START)
+    np.testing.assert_allclose(total, np.array([[1, 2, 3]], np.float32) + start)
+    total, _ = c.infer([1, 1, 1], sid, END)
+    np.testing.assert_allclose(total, np.array([[2, 3, 4]], np.float32) + start)
