@@ -173,7 +173,14 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
     }
   }
 
-  if (config.stateful) {
+  // IR ReadValue/Assign pairs are hidden from clients whether or not the model is stateful; a model
+  // that is not stateful starts every request from the initial state (docs/stateful.md).
+  bool ir_has_state = false;
+  if (is_ir && !config.stateful) {
+    std::string xml;
+    ir_has_state = readFileBytes(files.model, &xml).ok() && xml.find("\"ReadValue\"") != std::string::npos;
+  }
+  if (config.stateful || ir_has_state) {
     st = extractStateVariables(&bytes, &s->states_);
     if (!st.ok()) {
       MODEL_LOG(err, "Error while loading stateful model from {}: {}", files.model, st.message());
@@ -195,12 +202,14 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
   }
   s->inputs_ = s->engine_->inputs();
   s->outputs_ = s->engine_->outputs();
-  if (config.stateful) {
+  if (!s->states_.empty()) {
     st = s->bindStateVariables();
     if (!st.ok()) {
       MODEL_LOG(err, "Error while loading stateful model from {}: {}", files.model, st.message());
       return st;
     }
+  }
+  if (config.stateful) {
     int64_t version = 0;
     try {
       version = std::stoll(fs::path(version_dir).filename().string());
@@ -369,13 +378,16 @@ Status Servable::runStateful(const InferenceRequest& request, InferenceResponse*
   Status st = validate(request);
   if (!st.ok()) return st;
   SequenceSpec spec;
-  st = readSequenceSpec(request, &spec);
-  if (!st.ok()) return st;
   // Holds the sequence (its requests run one at a time) until the response is built.
   SequenceStore::Lease lease;
-  st = sequences_->acquire(spec.id, spec.control, &lease);
-  if (!st.ok()) return st;
-  const std::vector<engine::TensorView>& state = lease.state();
+  static const std::vector<engine::TensorView> kInitialState;
+  if (sequences_) {
+    st = readSequenceSpec(request, &spec);
+    if (!st.ok()) return st;
+    st = sequences_->acquire(spec.id, spec.control, &lease);
+    if (!st.ok()) return st;
+  }
+  const std::vector<engine::TensorView>& state = sequences_ ? lease.state() : kInitialState;
   std::vector<engine::TensorView> ins;
   ins.reserve(engine_input_source_.size());
   static const uint8_t kEmpty[16] = {};
@@ -422,6 +434,7 @@ Status Servable::runStateful(const InferenceRequest& request, InferenceResponse*
                                                                  shapeToString(initial.shape));
     next[k] = std::move(outs[e]);
   }
+  if (!sequences_) return StatusCode::OK;  // not stateful: every request starts from the initial state
   if (spec.control != kSequenceEnd) lease.keep(std::move(next));
   // OVMS appends the sequence's id to every response.
   auto id = std::make_shared<uint64_t>(lease.id());
@@ -435,7 +448,7 @@ Status Servable::runStateful(const InferenceRequest& request, InferenceResponse*
 
 Status Servable::run(const InferenceRequest& request, InferenceResponse* response, bool bounded,
                      uint64_t* queue_wait_us, uint64_t* inference_us) const {
-  if (sequences_) return runStateful(request, response, bounded, queue_wait_us, inference_us);
+  if (!states_.empty()) return runStateful(request, response, bounded, queue_wait_us, inference_us);
   Status st = validate(request);
   if (!st.ok()) return st;
   std::vector<engine::TensorView> ins;

@@ -590,3 +590,17 @@ def test_ir_readvalue_variants(pbs, start_server, tmp_path, opset, initial):
     np.testing.assert_allclose(total, np.array([[1, 2, 3]], np.float32) + start)
     total, _ = c.infer([1, 1, 1], sid, END)
     np.testing.assert_allclose(total, np.array([[2, 3, 4]], np.float32) + start)
+
+
+def test_ir_with_state_served_without_stateful_starts_from_initial_state(pbs, start_server, tmp_path):
+    repo = write_ir_accumulator(str(tmp_path / "acc"))
+    srv = start_server(["--model_name", "acc", "--model_path", repo], wait_for="acc")
+    status, _, body = http("GET", f"{srv.rest}/v2/models/acc")
+    meta = json.loads(body)
+    assert [i["name"] for i in meta["inputs"]] == ["x"] and [o["name"] for o in meta["outputs"]] == ["sum"]
+    for _ in range(2):
+        status, _, body = http("POST", f"{srv.rest}/v1/models/acc:predict", json.dumps({"inputs": {"x": [[1, 2, 3]]}}))
+        assert status == 200, body
+        np.testing.assert_allclose(json.loads(body)["outputs"], [[1.5, 2.5, 3.5]])
+    # Not stateful: the special inputs are unexpected inputs, as in OVMS.
+    expect_error(lambda: TfsRest(pbs, srv).infer([1, 1, 1], 5, START), 400, "Invalid number of inputs - Expected: 1; Actual: 3")
