@@ -206,7 +206,10 @@ std::vector<Value> assign(NodeContext& c) {
   for (const auto& o : c.g.graph()->output())
     if (o.name() == output) c.fail("variable '" + variableId(c) + "' is assigned twice");
   Value v = c.in(0);
-  if (v.name.empty()) v.name = c.g.initializer(*v.constant, "assign_const");
+  if (v.name.empty()) {
+    if (!v.constant) c.fail("input 0 has no value");
+    v.name = c.g.initializer(*v.constant, "assign_const");
+  }
   auto* n = c.g.graph()->add_node();
   n->set_op_type("Identity");
   n->set_name(c.g.uniqueName("assign"));
