@@ -4,11 +4,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <vector>
 
 #include <onnx/onnx_pb.h>
 
+#include "engine/ir/ir_model.h"
 #include "serving/sequence_manager.h"
 #include "serving/stateful.h"
 
@@ -205,6 +207,39 @@ TEST(StateConvention, PairsAreFoundAndInitialValuesTaken) {
   ASSERT_TRUE(extractStateVariables(&bytes, &vars).ok());
   ASSERT_EQ(vars.size(), 1u);
   EXPECT_EQ(vars[0].initial.bytes, std::vector<uint8_t>(8, 0));  // zeros
+}
+
+// IR ReadValue/Assign of variable `acc` become input `acc_state` (its constant initial value as the
+// input's initializer) and output `acc_state_out`, which the state convention pairs.
+TEST(StateConvention, IrReadValueAssignBecomeAStatePair) {
+  const std::string xml = R"(<?xml version="1.0" ?>
+<net name="acc" version="11"><layers>
+<layer id="0" name="x" type="Parameter" version="opset1"><data element_type="f32" shape="2"/>
+  <output><port id="0" precision="FP32"><dim>2</dim></port></output></layer>
+<layer id="1" name="init" type="Const" version="opset1"><data element_type="f32" offset="0" shape="2" size="8"/>
+  <output><port id="0" precision="FP32"><dim>2</dim></port></output></layer>
+<layer id="2" name="read" type="ReadValue" version="opset3"><data variable_id="acc"/>
+  <input><port id="0"><dim>2</dim></port></input><output><port id="1" precision="FP32"><dim>2</dim></port></output></layer>
+<layer id="3" name="sum" type="Add" version="opset1">
+  <input><port id="0"><dim>2</dim></port><port id="1"><dim>2</dim></port></input>
+  <output><port id="2" precision="FP32"><dim>2</dim></port></output></layer>
+<layer id="4" name="assign" type="Assign" version="opset3"><data variable_id="acc"/>
+  <input><port id="0"><dim>2</dim></port></input></layer>
+<layer id="5" name="out" type="Result" version="opset1"><input><port id="0"><dim>2</dim></port></input></layer>
+</layers><edges>
+<edge from-layer="0" from-port="0" to-layer="3" to-port="0"/><edge from-layer="1" from-port="0" to-layer="2" to-port="0"/>
+<edge from-layer="2" from-port="1" to-layer="3" to-port="1"/><edge from-layer="3" from-port="2" to-layer="4" to-port="0"/>
+<edge from-layer="3" from-port="2" to-layer="5" to-port="0"/></edges></net>)";
+  const float init[2] = {4.0f, -1.0f};
+  std::string bin(reinterpret_cast<const char*>(init), sizeof(init));
+  std::string bytes = engine::ir::translateIrToOnnx(std::string_view(xml), std::string_view(bin)).onnx_model;
+  std::vector<StateVariable> vars;
+  ASSERT_TRUE(extractStateVariables(&bytes, &vars).ok());
+  ASSERT_EQ(vars.size(), 1u);
+  EXPECT_EQ(vars[0].input, "acc_state");
+  EXPECT_EQ(vars[0].output, "acc_state_out");
+  ASSERT_EQ(vars[0].initial.bytes.size(), sizeof(init));
+  EXPECT_EQ(0, std::memcmp(vars[0].initial.bytes.data(), init, sizeof(init)));
 }
 
 TEST(SpecialInputs, OvmsOrderOfChecks) {
