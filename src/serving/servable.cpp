@@ -434,6 +434,13 @@ Status Servable::runStateful(const InferenceRequest& request, InferenceResponse*
                                                                  shapeToString(initial.shape));
     next[k] = std::move(outs[e]);
   }
+  if (auto_shapes_) {  // only without `stateful` (auto is refused for stateful models)
+    std::lock_guard lock(reported_mutex_);
+    for (size_t i = 0; i < inputs_.size() && i < reported_inputs_.size(); ++i)
+      reported_inputs_[i].shape = request.find(inputs_[i].name)->tensor.shape;
+    for (size_t i = 0; i < response->outputs.size() && i < reported_outputs_.size(); ++i)
+      reported_outputs_[i].shape = response->outputs[i].tensor.shape;
+  }
   if (!sequences_) return StatusCode::OK;  // not stateful: every request starts from the initial state
   if (spec.control != kSequenceEnd) lease.keep(std::move(next));
   // OVMS appends the sequence's id to every response.
