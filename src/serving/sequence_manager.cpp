@@ -28,8 +28,11 @@ SequenceStore::Lease& SequenceStore::Lease::operator=(Lease&& other) noexcept {
 
 void SequenceStore::Lease::release() {
   if (!sequence_) return;
-  if (lock_.owns_lock()) lock_.unlock();
+  // Removed before it is unlocked, so a request waiting for it finds it removed. (Taking the store's
+  // mutex while holding a sequence's is safe: the store's mutex is never held while waiting for a
+  // sequence; the cleaner only tries its lock.)
   if (control_ == kSequenceEnd && store_) store_->remove(sequence_);
+  if (lock_.owns_lock()) lock_.unlock();
   sequence_.reset();
   store_ = nullptr;
 }

@@ -12,8 +12,9 @@
 //
 // Thread-safety: every method may be called from any thread. The store's mutex guards the map
 // only; each sequence has its own mutex, held by a Lease for the whole request, so the requests
-// of one sequence run one at a time while different sequences run in parallel. A lease never
-// waits on the store's mutex while holding a sequence's (no lock-order cycle).
+// of one sequence run one at a time while different sequences run in parallel. Lock order: a
+// sequence's mutex, then the store's; the store's mutex is never held while waiting for a
+// sequence (the cleaner only tries its lock).
 #include <atomic>
 #include <chrono>
 #include <cstdint>

@@ -148,6 +148,28 @@ TEST(SequenceStore, ARequestWaitingForASequenceRemovedMeanwhileGetsMissing) {
   EXPECT_EQ(store.size(), 0u);
 }
 
+TEST(SequenceStore, ARequestRacingTheEndRequestRunsBeforeItOrFindsItRemoved) {
+  SequenceStore store(10, "m", 1);
+  { Lease l; ASSERT_TRUE(store.acquire(8, kSequenceStart, &l).ok()); }
+  Lease running;
+  ASSERT_TRUE(store.acquire(8, kNoControlInput, &running).ok());
+  // Both wait for `running`: a request of the sequence and its END request.
+  std::atomic<int> waiter{-1};
+  std::thread t([&] { waiter = static_cast<int>(store.acquire(8, kNoControlInput, nullptr).code()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::atomic<int> ender{-1};
+  std::thread e([&] { ender = static_cast<int>(store.acquire(8, kSequenceEnd, nullptr).code()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  running = Lease();
+  t.join();
+  e.join();
+  EXPECT_EQ(ender.load(), static_cast<int>(StatusCode::OK));
+  // Whichever got the sequence first, the waiter either ran before the end or found it removed.
+  EXPECT_TRUE(waiter.load() == static_cast<int>(StatusCode::OK) ||
+              waiter.load() == static_cast<int>(StatusCode::SEQUENCE_MISSING));
+  EXPECT_EQ(store.size(), 0u);
+}
+
 TEST(SequenceCleaner, ForgetsStoresOfRetiredVersions) {
   auto store = std::make_shared<SequenceStore>(10, "m", 1);
   SequenceCleaner::instance().add(store);
