@@ -59,7 +59,9 @@ add_library(ovms_serving STATIC
   ${OVMS_SRC}/serving/shape_config.cpp
   ${OVMS_SRC}/serving/image_inputs.cpp
   ${OVMS_SRC}/serving/inference_path.cpp
-  ${OVMS_SRC}/serving/warmup.cpp)
+  ${OVMS_SRC}/serving/warmup.cpp
+  ${OVMS_SRC}/serving/sequence_manager.cpp
+  ${OVMS_SRC}/serving/stateful.cpp)
 target_link_libraries(ovms_serving PUBLIC ovms_engine ovms_storage ovms_logging ovms_image nlohmann_json::nlohmann_json)
 include(${OVMS_SRC}/serving/pipeline/pipeline.cmake)  # DAG pipelines (§9), part of ovms_serving
 include(${OVMS_SRC}/custom_nodes/custom_nodes.cmake)  # example custom node libraries

@@ -32,6 +32,7 @@
 #include "serving/inference_path.h"
 #include "serving/model_config_from_cli.h"
 #include "serving/model_manager.h"
+#include "serving/sequence_manager.h"
 
 namespace ovms::api {
 namespace {
@@ -353,11 +354,13 @@ int runServer(const serving::ServerSettings& settings) {
     return 1;
   }
   manager.startWatcher(std::chrono::seconds(settings.file_system_poll_wait_seconds));
+  serving::SequenceCleaner::instance().start(serving::sequenceCleanerInterval(settings.sequence_cleaner_poll_wait_minutes));
 
   while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   SERVING_LOG(info, "Received signal {}, shutting down: not ready any more, new requests refused, {} s for requests in flight",
               g_signal.load(), grace.count());
   manager.setNotReady();
+  serving::SequenceCleaner::instance().stop();
   // A handler that never returns (e.g. a stuck inference) must not keep the process alive.
   std::thread([grace] {
     std::this_thread::sleep_for(grace + std::chrono::seconds(5));

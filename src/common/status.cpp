@@ -12,7 +12,7 @@ struct Entry {
 
 constexpr int kOk = 0, kUnknown = 2, kInvalidArgument = 3, kNotFound = 5, kFailedPrecondition = 9,
               kUnimplemented = 12, kInternal = 13, kUnavailable = 14, kAborted = 10,
-              kResourceExhausted = 8;
+              kResourceExhausted = 8, kAlreadyExists = 6;
 
 Entry entry(StatusCode c) {
   switch (c) {
@@ -153,6 +153,22 @@ Entry entry(StatusCode c) {
     E(OV_INTERNAL_INFERENCE_ERROR, "Internal inference error", kInternal, 500)
     E(INTERNAL_ERROR, "Internal server error", kInternal, 500)
     E(SERVER_NOT_READY, "Server is not ready", kUnavailable, 503)
+    // Stateful models: texts from OVMS src/status.cpp, codes from its grpc_utils.cpp / http_server.cpp
+    // (v2026.2.1, as in v2021.4.2). The config errors are not in OVMS's maps: UNKNOWN / 500.
+    E(REQUESTED_DYNAMIC_PARAMETERS_ON_STATEFUL_MODEL, "Dynamic shape and dynamic batch size are not supported for stateful models", kUnknown, 500)
+    E(REQUESTED_STATEFUL_PARAMETERS_ON_SUBSCRIBED_MODEL, "Stateful model cannot be subscribed to pipeline", kUnknown, 500)
+    E(REQUESTED_MODEL_TYPE_CHANGE, "Model type cannot be changed after it is loaded", kUnknown, 500)
+    E(INVALID_NON_STATEFUL_MODEL_PARAMETER, "Stateful model config parameter used for non stateful model", kUnknown, 500)
+    E(INVALID_MAX_SEQUENCE_NUMBER, "Sequence max number parameter too high", kUnknown, 500)
+    E(SEQUENCE_MISSING, "Sequence with provided ID does not exist", kNotFound, 404)
+    E(SEQUENCE_ALREADY_EXISTS, "Sequence with provided ID already exists", kAlreadyExists, 409)
+    E(SEQUENCE_ID_NOT_PROVIDED, "Sequence ID has not been provided in request inputs", kInvalidArgument, 400)
+    E(INVALID_SEQUENCE_CONTROL_INPUT, "Unexpected value of sequence control input", kInvalidArgument, 400)
+    E(SEQUENCE_ID_BAD_TYPE, "Could not find sequence id in expected tensor proto field uint64_val", kInvalidArgument, 400)
+    E(SEQUENCE_CONTROL_INPUT_BAD_TYPE, "Could not find sequence control input in expected tensor proto field uint32_val", kInvalidArgument, 400)
+    E(SEQUENCE_TERMINATED, "Sequence last request is being processed and it's not available anymore", kFailedPrecondition, 412)
+    E(SPECIAL_INPUT_NO_TENSOR_SHAPE, "Special input proto does not contain tensor shape information", kInvalidArgument, 400)
+    E(MAX_SEQUENCE_NUMBER_REACHED, "Max sequence number has been reached. Could not create new sequence.", kUnavailable, 503)
     E(INFER_QUEUE_FULL, "Too many requests waiting for an inference slot of the model", kResourceExhausted, 429)
     E(UNKNOWN_ERROR, "Unknown error", kUnknown, 500)
 #undef E

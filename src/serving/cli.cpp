@@ -385,7 +385,7 @@ CliOutcome parseImpl(int argc, const char* const* argv) {
       const std::string text = str("max_queued_requests");
       s.model.max_queued_requests = text == "-1" ? int64_t{-1} : int64_t{u32("max_queued_requests")};
     }
-    if (r.count("max_sequence_number")) (void)u32("max_sequence_number");  // type check only
+    if (r.count("max_sequence_number")) s.model.max_sequence_number = u32("max_sequence_number");
 
     if (!r.unmatched().empty()) {
       std::string msg = "error parsing options - unmatched arguments: ";
@@ -433,6 +433,10 @@ CliOutcome parseImpl(int argc, const char* const* argv) {
     s.model.model_version_policy = optStr("model_version_policy");
     s.model.plugin_config = optStr("plugin_config");
     s.model.target_device = optStr("target_device");
+    s.model.stateful = r["stateful"].as<bool>();
+    if (r.count("idle_sequence_cleanup")) s.model.idle_sequence_cleanup = r["idle_sequence_cleanup"].as<bool>();
+    if (r.count("low_latency_transformation"))
+      s.model.low_latency_transformation = r["low_latency_transformation"].as<bool>();
   } catch (const BadValue& e) {
     return usageError(std::string("error parsing options - ") + e.what());
   } catch (const cxxopts::exceptions::exception& e) {

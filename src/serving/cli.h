@@ -14,6 +14,9 @@ struct ModelCliSettings {          // single-model mode flags (strings are valid
   std::optional<uint32_t> nireq;
   std::optional<uint32_t> warmup_iterations;  // --warmup_iterations (config.json: "warmup": {"iterations": N})
   std::optional<int64_t> max_queued_requests;  // not in OVMS (issue 9); -1 = no bound
+  bool stateful = false;                        // --stateful and its options (rule 16 checked at parse)
+  std::optional<uint32_t> max_sequence_number;
+  std::optional<bool> idle_sequence_cleanup, low_latency_transformation;
 };
 
 struct ServerSettings {

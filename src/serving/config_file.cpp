@@ -331,8 +331,24 @@ Status convertModel(const rapidjson::Value& c, const std::string& config_dir, Mo
       return st;
     }
   }
-  for (const char* ignored : {"stateful", "idle_sequence_cleanup", "low_latency_transformation", "max_sequence_number",
-                              "custom_loader_options", "allow_cache", "graph_path", "subconfig"}) {
+  // Stateful options (OVMS modelconfig.cpp): the three options need "stateful": true.
+  if (c.HasMember("stateful")) m.stateful = c["stateful"].GetBool();
+  for (const char* option : {"low_latency_transformation", "idle_sequence_cleanup", "max_sequence_number"}) {
+    if (c.HasMember(option) && !m.stateful) {
+      MODEL_LOG(err, "Stateful model parameter {} was set for non stateful model {}.", option, m.name);
+      return StatusCode::INVALID_NON_STATEFUL_MODEL_PARAMETER;
+    }
+  }
+  if (c.HasMember("low_latency_transformation")) m.low_latency_transformation = c["low_latency_transformation"].GetBool();
+  if (c.HasMember("idle_sequence_cleanup")) m.idle_sequence_cleanup = c["idle_sequence_cleanup"].GetBool();
+  if (c.HasMember("max_sequence_number")) {
+    if (!c["max_sequence_number"].IsUint()) {
+      MODEL_LOG(err, "Sequence maximum number parameter was set above unsigned int value for model {}.", m.name);
+      return StatusCode::INVALID_MAX_SEQUENCE_NUMBER;
+    }
+    m.max_sequence_number = c["max_sequence_number"].GetUint();
+  }
+  for (const char* ignored : {"custom_loader_options", "allow_cache", "graph_path", "subconfig"}) {
     if (c.HasMember(ignored)) MODEL_LOG(warn, "Model {}: setting \"{}\" is not supported yet and is ignored", m.name, ignored);
   }
   *out = std::move(m);

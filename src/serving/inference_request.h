@@ -86,6 +86,8 @@ struct InferenceRequest {
 struct InferenceOutput {
   std::string name;
   engine::TensorView tensor;  // owns its bytes through tensor.owner (engine outputs)
+  // The `sequence_id` a stateful model appends: OVMS writes it to TF-Serving's uint64_val field.
+  bool sequence_id = false;
 };
 
 struct InferenceResponse {

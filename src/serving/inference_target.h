@@ -45,6 +45,10 @@ class InferenceTarget {
   virtual const std::vector<Dims>& inputDims() const { return kNoDims; }
   virtual const std::vector<std::string>& inputLayouts() const { return kNoLayouts; }
 
+  // A stateful model (serving/stateful.h): requests may carry the special inputs sequence_id and
+  // sequence_control_input besides the model inputs.
+  virtual bool stateful() const { return false; }
+
  private:
   static inline const std::vector<Dims> kNoDims{};
   static inline const std::vector<std::string> kNoLayouts{};

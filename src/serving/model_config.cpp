@@ -68,6 +68,16 @@ std::vector<std::string> ModelConfig::changesTo(const ModelConfig& o) const {
   if (dynamic_batching != o.dynamic_batching)
     out.push_back("dynamic_batching: " + describeDynamicBatching(dynamic_batching) + " -> " +
                   describeDynamicBatching(o.dynamic_batching));
+  auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
+  if (stateful != o.stateful) out.push_back("stateful: " + flag(stateful) + " -> " + flag(o.stateful));
+  if (max_sequence_number != o.max_sequence_number)
+    out.push_back("max_sequence_number: " + std::to_string(max_sequence_number) + " -> " +
+                  std::to_string(o.max_sequence_number));
+  if (idle_sequence_cleanup != o.idle_sequence_cleanup)
+    out.push_back("idle_sequence_cleanup: " + flag(idle_sequence_cleanup) + " -> " + flag(o.idle_sequence_cleanup));
+  if (low_latency_transformation != o.low_latency_transformation)
+    out.push_back("low_latency_transformation: " + flag(low_latency_transformation) + " -> " +
+                  flag(o.low_latency_transformation));
   if (!(policy == o.policy))
     out.push_back("model_version_policy: " + describePolicy(policy) + " -> " + describePolicy(o.policy));
   return out;

@@ -46,12 +46,19 @@ struct ModelConfig {
   std::string cache_dir;                   // compiled-model cache (--cache_dir, or /opt/cache); "" = off
   uint32_t warmup_iterations = 0;          // inferences on generated inputs before a version is AVAILABLE (not in OVMS)
   std::optional<DynamicBatchingConfig> dynamic_batching;  // off unless configured (not in OVMS)
+  // Stateful models (OVMS 2021.3 - 2026.2.1; docs/stateful.md): one state per sequence_id.
+  bool stateful = false;
+  uint32_t max_sequence_number = 500;      // sequences held at once per version
+  bool idle_sequence_cleanup = true;       // subject to the sequence cleaner (--sequence_cleaner_poll_wait_minutes)
+  bool low_latency_transformation = false; // accepted; state is already explicit in our graphs (docs/stateful.md)
   // Fields whose change forces a reload of every version (§4.4).
   bool sameLoadSettings(const ModelConfig& o) const {
     return name == o.name && base_path == o.base_path && batch_size == o.batch_size && shape == o.shape &&
            layout == o.layout && nireq == o.nireq && max_queued_requests == o.max_queued_requests &&
            target_device == o.target_device && plugin_config == o.plugin_config &&
-           warmup_iterations == o.warmup_iterations && dynamic_batching == o.dynamic_batching;
+           warmup_iterations == o.warmup_iterations && dynamic_batching == o.dynamic_batching && stateful == o.stateful &&
+           max_sequence_number == o.max_sequence_number && idle_sequence_cleanup == o.idle_sequence_cleanup &&
+           low_latency_transformation == o.low_latency_transformation;
   }
   // "field: old -> new" for every field that differs from `o` (the newer config), for reload logs.
   std::vector<std::string> changesTo(const ModelConfig& o) const;

@@ -35,6 +35,10 @@ Status modelConfigFromCli(const ServerSettings& settings, ModelConfig* out) {
   if (cli.warmup_iterations) c.warmup_iterations = *cli.warmup_iterations;
   if (cli.max_queued_requests) c.max_queued_requests = *cli.max_queued_requests;
   if (cli.target_device) c.target_device = *cli.target_device;
+  c.stateful = cli.stateful;
+  if (cli.max_sequence_number) c.max_sequence_number = *cli.max_sequence_number;
+  if (cli.idle_sequence_cleanup) c.idle_sequence_cleanup = *cli.idle_sequence_cleanup;
+  if (cli.low_latency_transformation) c.low_latency_transformation = *cli.low_latency_transformation;
   if (cli.model_version_policy) {
     Status st = parseVersionPolicy(*cli.model_version_policy, &c.policy);
     if (!st.ok()) return st;

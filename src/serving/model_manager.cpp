@@ -24,6 +24,17 @@ std::string joinChanges(const std::vector<std::string>& changes) {
   for (const auto& c : changes) out += (out.empty() ? "" : "; ") + c;
   return out;
 }
+// OVMS ModelManager::reloadModelWithVersions: a stateful model takes no `auto` batch size or shape
+// (it would be reloaded, and its sequences dropped, by requests of another shape).
+Status checkStatefulOptions(const ModelConfig& m) {
+  auto isAuto = [](const std::optional<std::string>& v) { return v && v->find("auto") != std::string::npos; };
+  if (m.stateful && (isAuto(m.batch_size) || isAuto(m.shape))) {
+    MODEL_LOG(err, "Requested setting dynamic parameters for stateful model {}. Dynamic shape and dynamic batch size "
+                   "not supported for stateful models.", m.name);
+    return StatusCode::REQUESTED_DYNAMIC_PARAMETERS_ON_STATEFUL_MODEL;
+  }
+  return StatusCode::OK;
+}
 }  // namespace
 // After a file-system event the watcher waits for this much quiet before it rescans, so that a
 // burst (mkdir + copy) is handled in one cycle; capped so a steady stream cannot starve it.
@@ -75,6 +86,11 @@ Status ModelManager::startSingleModel(const ModelConfig& config) {
     return StatusCode::PATH_INVALID;
   }
   std::lock_guard reload_lock(reload_mutex_);
+  if (Status stateful = checkStatefulOptions(config); !stateful.ok()) {
+    MODEL_LOG(err, "Loading model {} failed: {}", config.name, stateful.message());
+    ready_ = true;
+    return StatusCode::OK;  // the server runs on without the model, as OVMS does
+  }
   auto model = std::make_shared<Model>(config);
   model->setLoadedCallback(on_loaded_);
   {
@@ -137,6 +153,21 @@ Status ModelManager::applyConfig(const ConfigFileContent& cfg) {
   for (ModelConfig m : cfg.models) {
     m.cache_dir = cache_dir_;
     in_file.insert(m.name);
+    if (Status stateful = checkStatefulOptions(m); !stateful.ok()) {
+      MODEL_LOG(err, "Loading model {} failed: {}", m.name, stateful.message());
+      if (first.ok()) first = stateful;
+      continue;  // a loaded model keeps its current versions
+    }
+    {
+      // The stateful flag of a loaded model cannot change (OVMS checkStatefulFlagChange).
+      std::shared_ptr<Model> loaded;
+      if (findModel(m.name, &loaded).ok() && loaded->config().stateful != m.stateful) {
+        MODEL_LOG(err, "Requested model type change on model: {}. Stateful flag cannot be changed after model is loaded: {}",
+                  m.name, statusText(StatusCode::REQUESTED_MODEL_TYPE_CHANGE));
+        if (first.ok()) first = StatusCode::REQUESTED_MODEL_TYPE_CHANGE;
+        continue;
+      }
+    }
     std::shared_ptr<Model> model;
     bool is_new = false;
     {

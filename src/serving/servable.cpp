@@ -198,6 +198,24 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
     }
   }
 
+  // IR ReadValue/Assign pairs are hidden from clients whether or not the model is stateful; a model
+  // that is not stateful starts every request from the initial state (docs/stateful.md).
+  bool ir_has_state = false;
+  if (is_ir && !config.stateful) {
+    std::string xml;
+    ir_has_state = readFileBytes(files.model, &xml).ok() && xml.find("\"ReadValue\"") != std::string::npos;
+  }
+  if (config.stateful || ir_has_state) {
+    st = extractStateVariables(&bytes, &s->states_);
+    if (!st.ok()) {
+      MODEL_LOG(err, "Error while loading stateful model from {}: {}", files.model, st.message());
+      return st;
+    }
+    if (config.low_latency_transformation)
+      MODEL_LOG(debug, "Model {}: low latency transformation requested; the state is already explicit (ReadValue/Assign "
+                       "pairs are graph inputs and outputs), nothing to transform", config.name);
+  }
+
   bool from_cache = false;
   s->engine_ = loadSession(bytes, eo, config.cache_dir, &s->cache_path_, &from_cache, &error);
   s->loaded_from_cache_ = from_cache;
@@ -209,6 +227,24 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
   }
   s->inputs_ = s->engine_->inputs();
   s->outputs_ = s->engine_->outputs();
+  if (!s->states_.empty()) {
+    st = s->bindStateVariables();
+    if (!st.ok()) {
+      MODEL_LOG(err, "Error while loading stateful model from {}: {}", files.model, st.message());
+      return st;
+    }
+  }
+  if (config.stateful) {
+    int64_t version = 0;
+    try {
+      version = std::stoll(fs::path(version_dir).filename().string());
+    } catch (const std::exception&) {
+    }
+    s->sequences_ = std::make_shared<SequenceStore>(config.max_sequence_number, config.name, version);
+    if (config.idle_sequence_cleanup) SequenceCleaner::instance().add(s->sequences_);
+    MODEL_LOG(info, "Model {} version {} is stateful: {} state variable(s), at most {} sequences", config.name, version,
+              s->states_.size(), config.max_sequence_number);
+  }
   // A fixed requested shape that the graph accepts on paper may still fail inside it (a Reshape
   // with constant dims): one run on zeros at load finds out before clients do.
   if (edited && reshaping) {
@@ -279,10 +315,51 @@ Status Servable::load(const std::string& version_dir, const ModelConfig& config,
   return StatusCode::OK;
 }
 
+Status Servable::bindStateVariables() {
+  std::vector<engine::TensorInfo> ins, outs;
+  for (const auto& info : inputs_) {
+    auto it = std::find_if(states_.begin(), states_.end(), [&](const auto& v) { return v.input == info.name; });
+    if (it == states_.end()) {
+      engine_input_source_.push_back(static_cast<int>(ins.size()));
+      ins.push_back(info);
+      continue;
+    }
+    if (info.precision != it->initial.precision)
+      return Status(StatusCode::MODEL_NOT_LOADED, "state input " + info.name + " has an unexpected type");
+    engine_input_source_.push_back(-static_cast<int>(it - states_.begin()) - 1);
+  }
+  for (const auto& info : outputs_) {
+    auto it = std::find_if(states_.begin(), states_.end(), [&](const auto& v) { return v.output == info.name; });
+    if (it == states_.end()) {
+      engine_output_target_.push_back(static_cast<int>(outs.size()));
+      outs.push_back(info);
+      continue;
+    }
+    if (info.precision != it->initial.precision)
+      return Status(StatusCode::MODEL_NOT_LOADED,
+                    "state output " + info.name + " has another type than its input " + it->input);
+    engine_output_target_.push_back(-static_cast<int>(it - states_.begin()) - 1);
+  }
+  if (engine_input_source_.size() != inputs_.size() || engine_output_target_.size() != outputs_.size())
+    return Status(StatusCode::MODEL_NOT_LOADED, "state variables do not match the session's signature");
+  inputs_ = std::move(ins);
+  outputs_ = std::move(outs);
+  return StatusCode::OK;
+}
+
 Status Servable::validate(const InferenceRequest& request) const {
-  if (request.inputs.size() != inputs_.size())
+  size_t expected_inputs = inputs_.size();
+  if (sequences_) {
+    // OVMS reads the special inputs first; they are not counted as model inputs.
+    SequenceSpec spec;
+    Status st = readSequenceSpec(request, &spec);
+    if (!st.ok()) return st;
+    for (const auto& in : request.inputs)
+      if (isSpecialInput(in.name)) ++expected_inputs;
+  }
+  if (request.inputs.size() != expected_inputs)
     return Status(StatusCode::INVALID_NO_OF_INPUTS,
-                  "Expected: " + std::to_string(inputs_.size()) + "; Actual: " + std::to_string(request.inputs.size()));
+                  "Expected: " + std::to_string(expected_inputs) + "; Actual: " + std::to_string(request.inputs.size()));
   for (size_t idx = 0; idx < inputs_.size(); ++idx) {
     const auto& info = inputs_[idx];
     const InferenceInput* in = request.find(info.name);
@@ -335,8 +412,89 @@ Status Servable::inferAdmitted(const InferenceRequest& request, InferenceRespons
   return run(request, response, /*bounded=*/false, nullptr, nullptr);
 }
 
+Status Servable::runStateful(const InferenceRequest& request, InferenceResponse* response, bool bounded,
+                             uint64_t* queue_wait_us, uint64_t* inference_us) const {
+  Status st = validate(request);
+  if (!st.ok()) return st;
+  SequenceSpec spec;
+  // Holds the sequence (its requests run one at a time) until the response is built.
+  SequenceStore::Lease lease;
+  static const std::vector<engine::TensorView> kInitialState;
+  if (sequences_) {
+    st = readSequenceSpec(request, &spec);
+    if (!st.ok()) return st;
+    st = sequences_->acquire(spec.id, spec.control, &lease);
+    if (!st.ok()) return st;
+  }
+  const std::vector<engine::TensorView>& state = sequences_ ? lease.state() : kInitialState;
+  std::vector<engine::TensorView> ins;
+  ins.reserve(engine_input_source_.size());
+  static const uint8_t kEmpty[16] = {};
+  for (int source : engine_input_source_) {
+    engine::TensorView v;
+    if (source >= 0) {
+      v = request.find(inputs_[static_cast<size_t>(source)].name)->tensor;
+    } else {
+      const size_t k = static_cast<size_t>(-source - 1);
+      v = k < state.size() ? state[k] : states_[k].initial.view();
+    }
+    if (v.data == nullptr) v.data = kEmpty;
+    ins.push_back(std::move(v));
+  }
+  std::vector<engine::TensorView> outs;
+  std::string error;
+  bool ok = false;
+  {
+    std::optional<InferSlots::Slot> slot = bounded ? slots_.tryTake(queue_wait_us) : slots_.take(queue_wait_us);
+    if (!slot) return queueFullStatus();
+    auto run_start = std::chrono::steady_clock::now();
+    ok = engine_->infer(ins, &outs, &error);
+    if (inference_us)
+      *inference_us = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - run_start).count());
+  }
+  if (!ok || outs.size() != engine_output_target_.size()) {
+    MODEL_LOG(err, "Inference failed: {}", error);
+    return Status(StatusCode::OV_INTERNAL_INFERENCE_ERROR, error);
+  }
+  std::vector<engine::TensorView> next(states_.size());
+  response->outputs.assign(outputs_.size(), InferenceOutput{});
+  for (size_t e = 0; e < outs.size(); ++e) {
+    const int target = engine_output_target_[e];
+    if (target >= 0) {
+      response->outputs[static_cast<size_t>(target)] = {outputs_[static_cast<size_t>(target)].name, std::move(outs[e])};
+      continue;
+    }
+    const size_t k = static_cast<size_t>(-target - 1);
+    const auto& initial = states_[k].initial;
+    if (outs[e].precision != initial.precision || outs[e].shape != initial.shape || outs[e].bytes != initial.bytes.size())
+      return Status(StatusCode::OV_INTERNAL_INFERENCE_ERROR, "state output " + states_[k].output + " has shape " +
+                                                                 shapeToString(outs[e].shape) + ", its state " +
+                                                                 shapeToString(initial.shape));
+    next[k] = std::move(outs[e]);
+  }
+  if (auto_shapes_) {  // only without `stateful` (auto is refused for stateful models)
+    std::lock_guard lock(reported_mutex_);
+    for (size_t i = 0; i < inputs_.size() && i < reported_inputs_.size(); ++i)
+      reported_inputs_[i].shape = request.find(inputs_[i].name)->tensor.shape;
+    for (size_t i = 0; i < response->outputs.size() && i < reported_outputs_.size(); ++i)
+      reported_outputs_[i].shape = response->outputs[i].tensor.shape;
+  }
+  if (!sequences_) return StatusCode::OK;  // not stateful: every request starts from the initial state
+  if (spec.control != kSequenceEnd) lease.keep(std::move(next));
+  // OVMS appends the sequence's id to every response.
+  auto id = std::make_shared<uint64_t>(lease.id());
+  InferenceOutput sequence_id;
+  sequence_id.name = kSequenceIdInput;
+  sequence_id.tensor = engine::TensorView{Precision::U64, {1}, id.get(), sizeof(uint64_t), id};
+  sequence_id.sequence_id = true;
+  response->outputs.push_back(std::move(sequence_id));
+  return StatusCode::OK;
+}
+
 Status Servable::run(const InferenceRequest& request, InferenceResponse* response, bool bounded,
                      uint64_t* queue_wait_us, uint64_t* inference_us) const {
+  if (!states_.empty()) return runStateful(request, response, bounded, queue_wait_us, inference_us);
   Status st = validate(request);
   if (!st.ok()) return st;
   std::vector<engine::TensorView> ins;

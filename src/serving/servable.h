@@ -23,6 +23,8 @@
 #include "serving/infer_slots.h"
 #include "serving/inference_target.h"
 #include "serving/model_config.h"
+#include "serving/sequence_manager.h"
+#include "serving/stateful.h"
 #include "serving/shape_config.h"
 
 namespace ovms::serving {
@@ -70,6 +72,11 @@ class Servable : public InferenceTarget {
   // Where the engine's optimised graph was cached ("" when the cache is off).
   const std::string& cachePath() const { return cache_path_; }
   bool loadedFromCache() const { return loaded_from_cache_; }
+  // Stateful model (config `stateful`): its sequences, and the state variables of its graph
+  // (serving/stateful.h), hidden from inputs()/outputs().
+  bool stateful() const override { return sequences_ != nullptr; }
+  const SequenceStore* sequences() const { return sequences_.get(); }
+  const std::vector<StateVariable>& stateVariables() const { return states_; }
 
   // Dynamic batching (config `dynamic_batching`): the batcher infer() goes through, or nullptr.
   // inferAdmitted() (pipeline nodes) never batches.
@@ -86,6 +93,14 @@ class Servable : public InferenceTarget {
  private:
   Status run(const InferenceRequest& request, InferenceResponse* response, bool bounded, uint64_t* queue_wait_us,
              uint64_t* inference_us) const;
+  Status runStateful(const InferenceRequest& request, InferenceResponse* response, bool bounded,
+                     uint64_t* queue_wait_us, uint64_t* inference_us) const;
+  // Stateful: splits the engine's signature into the client's and the state variables.
+  Status bindStateVariables();
+  std::shared_ptr<SequenceStore> sequences_;
+  std::vector<StateVariable> states_;
+  // Per engine input / output: index into inputs_/outputs_ (>= 0), or -(k + 1) for state variable k.
+  std::vector<int> engine_input_source_, engine_output_target_;
   std::unique_ptr<engine::OnnxModel> engine_;
   std::vector<engine::TensorInfo> inputs_;   // exposed names, engine order
   std::vector<engine::TensorInfo> outputs_;

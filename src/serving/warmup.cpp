@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include "common/logging.h"
 #include "serving/inference_request.h"
+#include "serving/stateful.h"
 #include "serving/servable.h"
 
 namespace ovms::serving {
@@ -39,9 +41,25 @@ Status warmupServable(const Servable& servable, uint32_t iterations, const std::
     input.tensor = input.storage.view();
     request.inputs.push_back(std::move(input));
   }
+  // A stateful model warms up in one sequence of its own (started by the first inference, ended by
+  // one more), so no warmup state is left behind; clients cannot reach the version yet.
+  uint64_t sequence_id = UINT64_MAX;
+  uint32_t control = kSequenceStart;
+  if (servable.stateful()) {
+    for (auto [name, p, data, size] :
+         {std::tuple{kSequenceIdInput, engine::Precision::U64, static_cast<const void*>(&sequence_id), sizeof(uint64_t)},
+          std::tuple{kSequenceControlInput, engine::Precision::U32, static_cast<const void*>(&control), sizeof(uint32_t)}}) {
+      InferenceInput special;
+      special.name = name;
+      special.tensor = engine::TensorView{p, {1}, data, size, nullptr};
+      request.inputs.push_back(std::move(special));
+    }
+    ++iterations;
+  }
   const auto start = std::chrono::steady_clock::now();
   for (uint32_t n = 1; n <= iterations; ++n) {
     InferenceResponse response;
+    if (servable.stateful()) control = n == 1 ? kSequenceStart : (n == iterations ? kSequenceEnd : kNoControlInput);
     Status st = servable.infer(request, &response);
     if (!st.ok())
       return Status(st.code(), "warmup inference " + std::to_string(n) + " of " + std::to_string(iterations) +

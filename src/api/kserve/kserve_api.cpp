@@ -4,6 +4,7 @@
 
 #include "api/common/version_string.h"
 #include "api/kserve/kserve_tensor.h"
+#include "serving/stateful.h"
 
 #ifndef OVMS_VERSION_STRING
 #define OVMS_VERSION_STRING "unknown"
@@ -101,7 +102,11 @@ Status modelInfer(const serving::InferencePath& path, const inference::ModelInfe
       decoded,
       [&request](const serving::InferenceTarget& target, serving::InferenceRequest* out) {
         // The input count is checked against the model before the message structure (OVMS order).
-        return decodeInferRequest(request, target.inputs().size(), out);
+        size_t expected = target.inputs().size();
+        if (target.stateful())  // sequence_id / sequence_control_input are not model inputs
+          for (const auto& in : request.inputs())
+            if (serving::isSpecialInput(in.name())) ++expected;
+        return decodeInferRequest(request, expected, out);
       },
       &result,
       [&request, response](const serving::InferenceResponse& result) {

@@ -191,6 +191,11 @@ Status buildInput(PendingInput& pending, bool batched, const engine::TensorInfo*
 const engine::TensorInfo* findInfo(const std::vector<engine::TensorInfo>& infos, const std::string& name) {
   for (const auto& i : infos)
     if (i.name == name) return &i;
+  // Stateful models' special inputs are not in the signature; OVMS parses them as uint64 / uint32.
+  static const engine::TensorInfo kSequenceId{"sequence_id", Precision::U64, {1}};
+  static const engine::TensorInfo kSequenceControl{"sequence_control_input", Precision::U32, {1}};
+  if (name == kSequenceId.name) return &kSequenceId;
+  if (name == kSequenceControl.name) return &kSequenceControl;
   return nullptr;
 }
 

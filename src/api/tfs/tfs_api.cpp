@@ -123,6 +123,13 @@ Status predict(const serving::InferencePath& path, const ts::PredictRequest& req
         for (const auto& out : result.outputs) {
           if (out.tensor.precision == engine::Precision::UNDEFINED)
             return Status(StatusCode::OV_UNSUPPORTED_SERIALIZATION_PRECISION);
+          if (out.sequence_id) {  // OVMS: a stateful model's sequence_id comes back in uint64_val
+            auto& proto = (*outputs)[out.name];
+            proto.set_dtype(tensorflow::DT_UINT64);
+            proto.mutable_tensor_shape()->add_dim()->set_size(1);
+            proto.add_uint64_val(*static_cast<const uint64_t*>(out.tensor.data));
+            continue;
+          }
           encodeTensorProto(out.tensor, &(*outputs)[out.name]);
         }
         return Status(StatusCode::OK);

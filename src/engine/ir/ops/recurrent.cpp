@@ -1,5 +1,8 @@
 // Recurrent sequences: LSTMSequence (v5), GRUSequence (v5), RNNSequence (v5) -> ONNX LSTM / GRU / RNN; and the
-// stateful ReadValue/Assign, which are rejected with a clear error.
+// stateful ReadValue/Assign (v3, v6), whose variable becomes an explicit graph input / output pair
+// (serving/stateful.h): ReadValue of variable `v` reads graph input `v_state` (its constant initial value is
+// that input's initializer, absent = zeros), Assign writes graph output `v_state_out`. A server that keeps
+// the state per sequence (a stateful model) feeds the one and stores the other.
 //
 // Differences handled here:
 //  * layouts: OpenVINO X is [batch, seq, input], states [batch, num_directions, hidden], Y
@@ -135,8 +138,87 @@ std::vector<Value> sequence(NodeContext& c, Cell cell) {
   return outs;
 }
 
-std::vector<Value> stateful(NodeContext& c) {
-  c.fail("unsupported (stateful models are not supported yet): " + c.layer.type + " needs model state between requests");
+// `rank` < 0: unknown shape.
+void declareTensor(onnx::ValueInfoProto* vi, const std::string& name, int32_t type, int64_t rank,
+                   const std::vector<int64_t>& dims) {
+  vi->set_name(name);
+  auto* tt = vi->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(type);
+  if (rank < 0) return;
+  auto* shape = tt->mutable_shape();
+  for (int64_t d : dims) {
+    auto* dim = shape->add_dim();
+    if (d >= 0) dim->set_dim_value(d);
+  }
+}
+
+bool hasGraphInput(NodeContext& c, const std::string& name) {
+  for (const auto& in : c.g.graph()->input())
+    if (in.name() == name) return true;
+  return false;
+}
+
+std::string variableId(NodeContext& c) {
+  std::string id = c.strReq("variable_id");
+  if (id.empty()) c.fail("empty variable_id");
+  return id;
+}
+
+std::vector<Value> readValue(NodeContext& c) {
+  c.requireInputs(c.layer.version == "opset6" ? 0 : 1, 1);
+  const std::string input = variableId(c) + "_state";
+  if (hasGraphInput(c, input)) c.fail("variable '" + variableId(c) + "' is read twice (or clashes with an input name)");
+  int32_t type = 0;
+  std::vector<int64_t> dims;
+  if (c.numInputs() == 1) {
+    const Value& init = c.in(0);
+    type = init.type;
+    if (!init.isConst())
+      c.fail("the initial value of variable '" + variableId(c) +
+             "' is computed at run time; only constant initial values (or none: zeros) are supported");
+    dims = init.constant->dims;
+    // The constant becomes the default value of the state input (ONNX: an initializer of an input's name).
+    std::string tmp = c.g.initializer(*init.constant, "state_init");
+    auto* inits = c.g.graph()->mutable_initializer();
+    for (int i = inits->size() - 1; i >= 0; --i)
+      if (inits->Get(i).name() == tmp) {
+        inits->Mutable(i)->set_name(input);
+        break;
+      }
+  } else {
+    auto et = parseElemType(c.strReq("variable_type"));
+    if (!et || *et == ElemType::undefined) c.fail("unsupported variable_type");
+    type = computeOnnxType(*et);
+    if (c.layer.outputs.empty()) c.fail("no output port");
+    dims = c.layer.outputs[0].dims;
+  }
+  if (type == 0) c.fail("unknown element type of variable '" + variableId(c) + "'");
+  declareTensor(c.g.graph()->add_input(), input, type, static_cast<int64_t>(dims.size()), dims);
+  Value v = c.out(c.g.op("Identity", {input}), type, 0);
+  v.rank = static_cast<int64_t>(dims.size());
+  v.dims = dims;
+  return {v};
+}
+
+std::vector<Value> assign(NodeContext& c) {
+  c.requireInputs(1, 1);
+  const std::string output = variableId(c) + "_state_out";
+  for (const auto& o : c.g.graph()->output())
+    if (o.name() == output) c.fail("variable '" + variableId(c) + "' is assigned twice");
+  Value v = c.in(0);
+  if (v.name.empty()) {
+    if (!v.constant) c.fail("input 0 has no value");
+    v.name = c.g.initializer(*v.constant, "assign_const");
+  }
+  auto* n = c.g.graph()->add_node();
+  n->set_op_type("Identity");
+  n->set_name(c.g.uniqueName("assign"));
+  n->add_input(v.name);
+  n->add_output(output);
+  declareTensor(c.g.graph()->add_output(), output, v.type, v.rank, v.dims);
+  std::vector<Value> outs;
+  for (size_t k = 0; k < c.layer.outputs.size(); ++k) outs.push_back(v);
+  return outs;
 }
 
 }  // namespace
@@ -146,8 +228,8 @@ void ovms_ir_register_recurrent(OpRegistry& r) {
   r.add("GRUSequence", "opset5", [](NodeContext& c) { return sequence(c, Cell::gru); });
   r.add("RNNSequence", "opset5", [](NodeContext& c) { return sequence(c, Cell::rnn); });
   for (const char* v : {"opset3", "opset6"}) {
-    r.add("ReadValue", v, stateful);
-    r.add("Assign", v, stateful);
+    r.add("ReadValue", v, readValue);
+    r.add("Assign", v, assign);
   }
 }
 
