@@ -31,10 +31,12 @@ def _save(model, repo, version=1):
     return repo
 
 
-def all_types(repo, version=1):
-    """One Identity per precision: in_<p> [-1,3] -> out_<p>."""
+def all_types(repo, version=1, precisions=None):
+    """One Identity per precision (all of PRECISIONS, or those named): in_<p> [-1,3] -> out_<p>."""
     nodes, ins, outs = [], [], []
     for name, (et, _, _, _) in PRECISIONS.items():
+        if precisions is not None and name not in precisions:
+            continue
         nodes.append(helper.make_node("Identity", [f"in_{name}"], [f"out_{name}"]))
         ins.append(helper.make_tensor_value_info(f"in_{name}", et, ["n", 3]))
         outs.append(helper.make_tensor_value_info(f"out_{name}", et, ["n", 3]))

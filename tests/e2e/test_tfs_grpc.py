@@ -255,13 +255,17 @@ def test_concurrent_requests(pb, stub):
 
 @pytest.mark.parametrize("typed", [False, True], ids=["tensor_content", "typed_fields"])
 def test_all_precisions(pb, start_server, tmp_path, typed):
-    repo = model_factory.all_types(str(tmp_path / "all_types"))
+    # Every precision OVMS's TF-Serving serializer writes (BOOL, U32 and U64 outputs it refuses: below).
+    serializable = [p for p in model_factory.PRECISIONS if p not in TFS_UNSERIALIZABLE]
+    repo = model_factory.all_types(str(tmp_path / "all_types"), precisions=serializable)
     srv = start_server(["--model_name", "all", "--model_path", repo], wait_for="all")
     ch = grpc.insecure_channel(srv.grpc_address)
     predict = pb.prediction_grpc.PredictionServiceStub(ch)
     rng = np.random.default_rng(1)
     arrays = {}
     for name, (_, dt, tfname, _) in model_factory.PRECISIONS.items():
+        if name not in serializable:
+            continue
         if dt == np.bool_:
             a = rng.integers(0, 2, size=(2, 3)).astype(np.bool_)
         elif np.issubdtype(dt, np.floating):
@@ -277,6 +281,26 @@ def test_all_precisions(pb, start_server, tmp_path, typed):
         assert out.dtype == pb.types.DataType.Value(tfname), name
         np.testing.assert_array_equal(to_numpy(pb, out, a.dtype), a, err_msg=name)
     ch.close()
+
+
+TFS_UNSERIALIZABLE = ("bool", "u32", "u64")
+
+
+def test_outputs_tfs_cannot_serialize(pb, start_server, tmp_path):
+    """As OVMS: a BOOL, U32 or U64 model output fails a TF-Serving Predict with INTERNAL "Unsupported
+    serialization precision" (its serializer has no case for them); the inputs are accepted."""
+    for name in TFS_UNSERIALIZABLE:
+        _, dt, tfname, _ = model_factory.PRECISIONS[name]
+        repo = model_factory.all_types(str(tmp_path / name), precisions=[name])
+        srv = start_server(["--model_name", name, "--model_path", repo], wait_for=name)
+        ch = grpc.insecure_channel(srv.grpc_address)
+        predict = pb.prediction_grpc.PredictionServiceStub(ch)
+        with pytest.raises(grpc.RpcError) as e:
+            predict.Predict(predict_request(pb, name, {f"in_{name}": make_tensor(pb, np.ones((1, 3), dt), tfname, False)}),
+                            timeout=30)
+        assert e.value.code() == grpc.StatusCode.INTERNAL, name
+        assert e.value.details() == "Unsupported serialization precision", name
+        ch.close()
 
 
 def test_scalar_and_two_inputs(pb, start_server, tmp_path):

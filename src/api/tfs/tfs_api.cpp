@@ -1,5 +1,6 @@
 #include "api/tfs/tfs_api.h"
 
+#include "api/tfs/tfs_serializable.h"
 #include "api/tfs/tfs_tensor.h"
 
 namespace ovms::api::tfs {
@@ -121,7 +122,7 @@ Status predict(const serving::InferencePath& path, const ts::PredictRequest& req
       [response](const serving::InferenceResponse& result) {
         auto* outputs = response->mutable_outputs();
         for (const auto& out : result.outputs) {
-          if (out.tensor.precision == engine::Precision::UNDEFINED)
+          if (!out.sequence_id && !tfsSerializable(out.tensor.precision))
             return Status(StatusCode::OV_UNSUPPORTED_SERIALIZATION_PRECISION);
           if (out.sequence_id) {  // OVMS: a stateful model's sequence_id comes back in uint64_val
             auto& proto = (*outputs)[out.name];
