@@ -99,12 +99,17 @@ size_t formatFloatG9(float v, char* buf) {
                                         100000000000ULL, 1000000000000ULL};
   float a = std::fabs(v);
   if (!(a >= 1e-3f && a < 16777216.0f)) return 0;
-  int e2 = 0;
-  float frac = std::frexp(a, &e2);                               // a = frac * 2^e2, frac in [0.5, 1)
-  uint64_t m = static_cast<uint64_t>(std::ldexp(frac, 24));      // exact: 24-bit mantissa
+  // a is normal here: a = m * 2^(e2 - 24) with the 24-bit mantissa m (frexp's frac * 2^24), read
+  // from the bits (frexp/ldexp/log10 were a quarter of a large REST response's cost).
+  uint32_t bits;
+  std::memcpy(&bits, &a, sizeof bits);
+  const int e2 = static_cast<int>(bits >> 23) - 126;           // a = frac * 2^e2, frac in [0.5, 1)
+  uint64_t m = (bits & 0x7fffffu) | 0x800000u;                   // exact: 24-bit mantissa
   int sh = 24 - e2;                                              // a = m / 2^sh, sh in [1, 34]
   if (sh < 1 || sh > 63) return 0;
-  int x = static_cast<int>(std::floor(std::log10(static_cast<double>(a))));  // decimal exponent guess
+  // Decimal exponent guess floor((e2 - 1) * log10(2)) (78913 / 2^18 ~ log10(2)): a >= 2^(e2-1), so
+  // the guess is the exponent or one less; the loop below corrects it.
+  int x = ((e2 - 1) * 78913) >> 18;
   uint64_t q = 0, r = 0;
   for (int tries = 0; tries < 3; ++tries) {
     int s10 = 8 - x;
