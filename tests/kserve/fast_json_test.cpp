@@ -167,3 +167,28 @@ TEST(KserveRestFastJson, ZerosWithManyDigitsAreZero) {
   EXPECT_EQ(v[1], 0.0f);
   EXPECT_TRUE(std::signbit(v[1]));
 }
+
+TEST(KserveRestFastJson, MutatedBodiesAsTheReference) {
+  // Random edits of valid bodies (bytes JSON is made of): whatever the result, both paths agree.
+  const std::string seeds[] = {
+      R"({"id":"q","inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[[1.5,-2],[3e2,4]]}]})",
+      R"({"inputs":[{"name":"x","shape":[3],"datatype":"INT32","data":[1,2,3]}],"outputs":[{"name":"y"}]})",
+      R"({"parameters":{"binary_data_output":true},"inputs":[{"name":"b","shape":[2],"datatype":"BOOL","data":[true,false]}]})",
+  };
+  const char alphabet[] = "{}[],:\"0123456789.-+eE tfnulrsab\\x";
+  std::mt19937_64 rng(99);
+  for (int i = 0; i < 3000; ++i) {
+    std::string body = seeds[i % 3];
+    int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      size_t pos = rng() % (body.size() + 1);
+      char c = alphabet[rng() % (sizeof(alphabet) - 1)];
+      switch (rng() % 3) {
+        case 0: body.insert(body.begin() + pos, c); break;
+        case 1: if (pos < body.size()) body.erase(pos, 1); break;
+        default: if (pos < body.size()) body[pos] = c; break;
+      }
+    }
+    expectSame(body);
+  }
+}

@@ -272,3 +272,31 @@ TEST(TfsRestFastJson, BodyWithoutPaddingIsCopiedNotOverread) {
   EXPECT_EQ(v[0], 1.5f);
   EXPECT_EQ(v[1], 2.5f);
 }
+
+TEST(TfsRestFastJson, MutatedBodiesAsTheReference) {
+  // Random edits of valid bodies (bytes JSON is made of): whatever the result, both paths agree.
+  const std::vector<TensorInfo> sig = {{"a", Precision::FP32, {-1, 2}}, {"b", Precision::I32, {-1}}};
+  const std::string seeds[] = {
+      R"({"instances":[{"a":[1.5,-2e3],"b":3},{"a":[0.25,4],"b":-4}]})",
+      R"({"inputs":{"a":[[1,2],[3,4.5]],"b":[7,8]},"signature_name":"x"})",
+      R"({"instances":[[1,2],[3,4]]})",
+      R"({"inputs":[[1,2]]})",
+  };
+  const char alphabet[] = "{}[],:\"0123456789.-+eE tfnulrsab\\x";
+  std::mt19937_64 rng(99);
+  for (int i = 0; i < 3000; ++i) {
+    std::string body = seeds[i % 4];
+    int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      size_t pos = rng() % (body.size() + 1);
+      char c = alphabet[rng() % (sizeof(alphabet) - 1)];
+      switch (rng() % 3) {
+        case 0: body.insert(body.begin() + pos, c); break;
+        case 1: if (pos < body.size()) body.erase(pos, 1); break;
+        default: if (pos < body.size()) body[pos] = c; break;
+      }
+    }
+    expectSame(body, sig);
+    expectSame(body, {{"a", Precision::FP32, {-1, 2}}});
+  }
+}
