@@ -192,3 +192,20 @@ TEST(KserveRestFastJson, MutatedBodiesAsTheReference) {
     expectSame(body);
   }
 }
+
+TEST(KserveRestFastJson, NestingLimitAtTheBoundary) {
+  // Object, inputs array, input object: 3 levels; then `arrays` levels of data. 100 levels in all
+  // are fine, 101 are JSON_INVALID (OVMS), on the fast path as on the reference path.
+  auto body = [](int arrays) {
+    return R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":)" + std::string(arrays, '[') + "1" +
+           std::string(arrays, ']') + "}]}";
+  };
+  RestInferRequest ok;
+  std::string b97 = body(97), b98 = body(98);
+  Status st = parseInferRequest(b97, nullptr, &ok, b97.capacity());
+  EXPECT_TRUE(st.ok()) << st.message();
+  RestInferRequest deep;
+  EXPECT_EQ(parseInferRequest(b98, nullptr, &deep, b98.capacity()).code(), StatusCode::JSON_INVALID);
+  expectSame(b97);
+  expectSame(b98);
+}

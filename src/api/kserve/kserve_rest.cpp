@@ -327,7 +327,8 @@ bool parse(std::string_view json, size_t capacity, RestInferRequest* out) {
 Status parseInferRequest(std::string_view body, const std::string* header_length, RestInferRequest* out,
                          size_t body_capacity) {
   // Binary inputs (the header) take the rapidjson path: their JSON part is small.
-  if (!header_length && !jsonNestingTooDeep(body) && fast::parse(body, body_capacity, out)) return StatusCode::OK;
+  // The fast path checks nesting itself.
+  if (!header_length && fast::parse(body, body_capacity, out)) return StatusCode::OK;
   return parseInferRequestReference(body, header_length, out);
 }
 

@@ -603,8 +603,7 @@ Status appendInputs(std::vector<serving::InferenceInput>& built, serving::Infere
 Status parsePredictRequest(std::string_view body, const std::vector<engine::TensorInfo>& model_inputs,
                            serving::InferenceRequest* request, RestOrder* order, bool unnamed_allowed,
                            size_t body_capacity) {
-  if (jsonNestingTooDeep(body)) return StatusCode::JSON_INVALID;
-  std::vector<serving::InferenceInput> built;
+  std::vector<serving::InferenceInput> built;  // the fast path checks nesting itself
   RestOrder fast_order = RestOrder::COLUMN;
   if (fast::parse(body, body_capacity, model_inputs, unnamed_allowed, &built, &fast_order)) {
     if (order) *order = fast_order;
