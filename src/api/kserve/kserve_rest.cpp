@@ -13,6 +13,7 @@
 #include "api/common/float_format.h"
 #include "api/common/json_fast.h"
 #include "api/common/json_numbers.h"
+#include "api/common/json_output.h"
 #include "api/common/json_nesting.h"
 #include "api/common/version_string.h"
 #include "api/kserve/kserve_tensor.h"
@@ -451,7 +452,7 @@ Status parseInferRequestReference(std::string_view body, const std::string* head
 
 namespace {
 
-using PrettyWriter = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+using PrettyWriter = rapidjson::PrettyWriter<json::StringOutput>;  // written straight into the body
 
 // rapidjson's Double() (shortest round-trip form, "2.0" for integral values), with non-finite
 // values spelled as everywhere else (api/common/float_format.h; Debian's PrettyWriter cannot take
@@ -522,7 +523,7 @@ Status makeInferResponse(const std::string& model_name, int64_t version, const R
     size_t es = engine::elementSize(out.tensor.precision);
     if (es) estimate += out.tensor.bytes / es * 24;
   }
-  rapidjson::StringBuffer buffer(nullptr, std::min<size_t>(estimate, size_t{1} << 30));
+  json::StringOutput buffer(body, std::min<size_t>(estimate, size_t{1} << 30));
   PrettyWriter w(buffer);
   w.SetIndent(' ', 4);
   w.SetFormatOptions(rapidjson::kFormatSingleLineArray);
@@ -570,13 +571,11 @@ Status makeInferResponse(const std::string& model_name, int64_t version, const R
   }
   w.EndArray();
   w.EndObject();
-  *json_length = buffer.GetSize();
+  *json_length = buffer.Finish();
   *has_binary = !binary_outputs.empty();
-  size_t total = buffer.GetSize();
+  size_t total = *json_length;
   for (const auto* t : binary_outputs) total += t->data ? t->bytes : 0;
-  body->clear();
   body->reserve(total);
-  body->append(buffer.GetString(), buffer.GetSize());
   for (const auto* t : binary_outputs)
     if (t->data) body->append(static_cast<const char*>(t->data), t->bytes);
   if (!*has_binary) *json_length = 0;

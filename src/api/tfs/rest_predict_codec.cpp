@@ -18,6 +18,7 @@
 #include "api/common/json_fast.h"
 #include "api/common/json_nesting.h"
 #include "api/common/json_numbers.h"
+#include "api/common/json_output.h"
 #include "engine/half.h"
 #include "serving/packed_strings.h"
 
@@ -468,7 +469,7 @@ bool parse(std::string_view body, size_t capacity, const std::vector<engine::Ten
 // ---------------------------------------------------------------------------------------------
 // Response
 
-using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+using Writer = rapidjson::PrettyWriter<json::StringOutput>;  // written straight into the body
 
 struct OutputCursor {
   const serving::InferenceOutput* out = nullptr;
@@ -649,7 +650,7 @@ Status makePredictResponse(const serving::InferenceResponse& response, RestOrder
   // buffer does not regrow and copy itself a dozen times for a large tensor.
   size_t estimate = 256;
   for (const auto& c : cursors) estimate += 16 * static_cast<size_t>(engine::elementCount(c.out->tensor.shape));
-  rapidjson::StringBuffer buffer(nullptr, std::min<size_t>(estimate, size_t{1} << 30));
+  json::StringOutput buffer(body, std::min<size_t>(estimate, size_t{1} << 30));
   Writer writer(buffer);
   const bool elements_are_objects = cursors.size() > 1;
   writer.StartObject();
@@ -657,8 +658,10 @@ Status makePredictResponse(const serving::InferenceResponse& response, RestOrder
     int64_t batch = -1;
     for (const auto& c : cursors) {
       const Shape& shape = c.out->tensor.shape;
-      if (shape.empty()) return StatusCode::REST_PROTO_TO_STRING_ERROR;  // "has no shape information"
-      if (batch >= 0 && shape[0] != batch) return StatusCode::REST_PROTO_TO_STRING_ERROR;  // inconsistent batch
+      if (shape.empty() || (batch >= 0 && shape[0] != batch)) {  // no shape information / inconsistent batch
+        body->clear();
+        return StatusCode::REST_PROTO_TO_STRING_ERROR;
+      }
       batch = shape[0];
     }
     writer.Key("predictions", 11);
@@ -685,7 +688,7 @@ Status makePredictResponse(const serving::InferenceResponse& response, RestOrder
     if (elements_are_objects) writer.EndObject();
   }
   writer.EndObject();
-  body->assign(buffer.GetString(), buffer.GetSize());
+  buffer.Finish();
   return StatusCode::OK;
 }
 
