@@ -1,8 +1,7 @@
 #pragma once
-// A rapidjson output stream that writes straight into a std::string (the response body): the
-// finished JSON is not copied out of a StringBuffer, so a large response needs one buffer of its
-// size, not two, and no copy. Writers use it like StringBuffer (rapidjson's PutReserve/PutUnsafe
-// are specialised below, so numbers and strings are written without a capacity check per byte).
+// A rapidjson output stream that writes into a std::string (the response body) through a small
+// block buffer: the finished JSON is not copied out of a StringBuffer, so a large response needs
+// one buffer of its size, not two. rapidjson's PutReserve/PutUnsafe are specialised below.
 #include <rapidjson/stream.h>
 
 #include <algorithm>
@@ -14,36 +13,33 @@ namespace ovms::api::json {
 class StringOutput {
  public:
   using Ch = char;
-  // Writes *out from its start; `expected` bytes are allocated up front (it grows past them).
+  // Writes *out from its start; `expected` bytes are reserved up front (not initialised: growing
+  // a std::string by resize() would zero-fill, and that memset cost as much as the copy it saves).
   StringOutput(std::string* out, size_t expected) : out_(out) {
-    out_->resize(std::max<size_t>(expected, 64));
-    p_ = out_->data();
-    end_ = p_ + out_->size();
+    out_->clear();
+    out_->reserve(expected);
   }
-  void Reserve(size_t n) {
-    if (static_cast<size_t>(end_ - p_) >= n) return;
-    size_t used = static_cast<size_t>(p_ - out_->data());
-    out_->resize(std::max(out_->size() * 2, used + n));
-    p_ = out_->data() + used;
-    end_ = out_->data() + out_->size();
+  // Bytes gather in a small buffer that stays in cache and go to the string in blocks.
+  void Reserve(size_t) {}
+  void PutUnsafe(char c) {
+    if (used_ == sizeof(block_)) Flush();
+    block_[used_++] = c;
   }
-  void PutUnsafe(char c) { *p_++ = c; }
-  void Put(char c) {
-    Reserve(1);
-    *p_++ = c;
+  void Put(char c) { PutUnsafe(c); }
+  void Flush() {
+    out_->append(block_, used_);
+    used_ = 0;
   }
-  void Flush() {}
-  // Cuts the string to what was written; call once, after the writer is done.
+  // Writes out the last block; returns the length of the string. Call once the writer is done.
   size_t Finish() {
-    size_t used = static_cast<size_t>(p_ - out_->data());
-    out_->resize(used);
-    return used;
+    Flush();
+    return out_->size();
   }
 
  private:
   std::string* out_;
-  char* p_;
-  char* end_;
+  size_t used_ = 0;
+  char block_[8192];
 };
 
 }  // namespace ovms::api::json
