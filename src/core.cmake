@@ -77,9 +77,11 @@ target_link_libraries(ovms_cli PUBLIC ovms_core_types)  # common/cpu: cores for 
 add_library(ovms_api_common STATIC
   ${OVMS_SRC}/api/common/base64.cpp
   ${OVMS_SRC}/api/common/float_format.cpp
-  ${OVMS_SRC}/api/common/json_nesting.cpp)
+  ${OVMS_SRC}/api/common/json_nesting.cpp
+  ${OVMS_SRC}/api/common/json_fast.cpp)
 target_include_directories(ovms_api_common PUBLIC ${OVMS_SRC} ${RAPIDJSON_INCLUDE_DIRS} ${RapidJSON_INCLUDE_DIRS})
-target_link_libraries(ovms_api_common PUBLIC ovms_core_types)
+find_package(simdjson REQUIRED)  # fast path for JSON tensors (api/common/json_fast.h)
+target_link_libraries(ovms_api_common PUBLIC ovms_core_types simdjson::simdjson)
 
 # TF-Serving REST :predict JSON codec.
 add_library(ovms_tfs_rest_codec STATIC ${OVMS_SRC}/api/tfs/rest_predict_codec.cpp)

@@ -9,7 +9,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build ccache git ca-certificates curl openssl \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
-  libboost1.81-dev rapidjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcxxopts-dev \
+  libboost1.81-dev rapidjson-dev libsimdjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcxxopts-dev \
   prometheus-cpp-dev libpugixml-dev libcurl4-openssl-dev libssl-dev libturbojpeg0-dev libpng-dev \
   libonnx-dev libgtest-dev libgmock-dev clang-14 libclang-rt-14-dev \
   python3 python3-grpcio python3-protobuf python3-numpy python3-pytest python3-onnx python3-pil \

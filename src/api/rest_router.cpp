@@ -192,7 +192,7 @@ void RestRouter::tfsPredict(const std::string& name, int64_t version, const std:
         // JSON numbers take the declared precision of the model input (§5.5): needs the signature.
         // OVMS takes the unnamed format (a bare list) for one-input models, never for DAGs (§9).
         const bool unnamed_allowed = dynamic_cast<const serving::pipeline::Pipeline*>(&target) == nullptr;
-        return tfs::parsePredictRequest(body, target.inputs(), decoded, &order, unnamed_allowed);
+        return tfs::parsePredictRequest(body, target.inputs(), decoded, &order, unnamed_allowed, body.capacity());
       },
       &result, [&](const serving::InferenceResponse& result) {
         return tfs::makePredictResponse(result, order, &response.body);

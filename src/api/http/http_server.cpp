@@ -354,6 +354,8 @@ asio::awaitable<void> HttpServer::Impl::serve(Stream& stream, SessionCtl& ctl_re
         break;
       }
       reservation.bytes = *declared;
+      // 64 spare bytes: simdjson's padding, so JSON bodies are parsed in place (api/common/json_fast.h).
+      parser.get().body().reserve(static_cast<size_t>(*declared) + 64);
     }
 
     if (!parser.is_done()) {

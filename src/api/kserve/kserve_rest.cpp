@@ -11,7 +11,9 @@
 #include <cstring>
 
 #include "api/common/float_format.h"
+#include "api/common/json_fast.h"
 #include "api/common/json_numbers.h"
+#include "api/common/json_output.h"
 #include "api/common/json_nesting.h"
 #include "api/common/version_string.h"
 #include "api/kserve/kserve_tensor.h"
@@ -47,8 +49,8 @@ bool forEachLeaf(const Value& v, F&& f) {
 
 // Writes JSON `data` (nested or flat) into `in`'s storage as elements of `p`, with the shared
 // JSON number rules (api/common/json_numbers.h; KServe's strict typing, range checked).
-template <typename T, typename Convert>
-bool fillElements(const Value& data, size_t count, Convert&& convert, std::vector<uint8_t>* buf) {
+template <typename T>
+bool fillElements(const Value& data, size_t count, bool (*convert)(const Value&, T*), std::vector<uint8_t>* buf) {
   buf->resize(count * sizeof(T));
   T* out = reinterpret_cast<T*>(buf->data());
   return forEachLeaf(data, [&](const Value& v) { return convert(v, out++); });
@@ -143,9 +145,195 @@ Status takeBinary(std::string_view binary, size_t* offset, uint64_t size, const 
   return StatusCode::OK;
 }
 
+
+// --------------------------------------------------------------------------------------------
+// Fast path (api/common/json_fast.h): JSON-only bodies with numeric `data`, from simdjson's DOM
+// straight into the input buffers. Answers true (done) or false (not handled here: the rapidjson
+// path below then decides, errors included); mirrors the rapidjson code check for check.
+namespace fast {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+bool string(element v, std::string* out) {
+  std::string_view s;
+  if (v.get_string().get(s)) return false;
+  out->assign(s.data(), s.size());
+  return true;
+}
+
+// Parameters: values must be strings, booleans or int64. `flag` (if not null) is the boolean
+// parameter looked for; *flag_set tells whether it was given as a bool.
+bool parameters(element params, std::string_view flag, bool* flag_set, bool* flag_value) {
+  if (params.type() != element_type::OBJECT) return false;
+  bool seen = false;
+  for (auto m : json::asObject(params)) {
+    element_type t = m.value.type();
+    if (t != element_type::STRING && t != element_type::BOOL && t != element_type::INT64) return false;
+    if (m.key == flag) {
+      if (seen) return false;  // duplicate key
+      seen = true;
+      *flag_set = t == element_type::BOOL;
+      *flag_value = t == element_type::BOOL && m.value.get_bool().value_unsafe();
+    }
+  }
+  return true;
+}
+
+bool countLeaves(element v, size_t* count) {
+  for (element e : json::asArray(v)) {
+    if (e.type() == element_type::ARRAY) {
+      if (!countLeaves(e, count)) return false;
+    } else {
+      ++*count;
+    }
+  }
+  return true;
+}
+
+template <typename T, bool (*Conv)(element, T*)>
+bool fillLeaves(element v, T*& out) {
+  for (element e : json::asArray(v)) {
+    if (e.type() == element_type::ARRAY) {
+      if (!fillLeaves<T, Conv>(e, out)) return false;
+    } else if (!Conv(e, out++)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+template <typename T, bool (*Conv)(element, T*)>
+bool fill(element data, size_t count, std::vector<uint8_t>* buf) {
+  buf->resize(count * sizeof(T));
+  T* out = reinterpret_cast<T*>(buf->data());
+  return fillLeaves<T, Conv>(data, out);
+}
+
+bool jsonData(element data, Precision p, serving::InferenceInput* in) {
+  using json::Typing;
+  if (data.type() != element_type::ARRAY) return false;
+  size_t count = 0;
+  countLeaves(data, &count);
+  auto& buf = in->storage.bytes;
+  bool ok = false;
+  switch (p) {
+    case Precision::FP32: ok = fill<float, json::toFp32>(data, count, &buf); break;
+    case Precision::FP64: ok = fill<double, json::toFp64>(data, count, &buf); break;
+    case Precision::I8: ok = fill<int8_t, json::toInteger<int8_t, Typing::kStrict>>(data, count, &buf); break;
+    case Precision::I16: ok = fill<int16_t, json::toInteger<int16_t, Typing::kStrict>>(data, count, &buf); break;
+    case Precision::I32: ok = fill<int32_t, json::toInteger<int32_t, Typing::kStrict>>(data, count, &buf); break;
+    case Precision::I64: ok = fill<int64_t, json::toInteger<int64_t, Typing::kStrict>>(data, count, &buf); break;
+    case Precision::U8: ok = fill<uint8_t, json::toInteger<uint8_t, Typing::kStrict>>(data, count, &buf); break;
+    case Precision::U16: ok = fill<uint16_t, json::toInteger<uint16_t, Typing::kStrict>>(data, count, &buf); break;
+    case Precision::U32: ok = fill<uint32_t, json::toInteger<uint32_t, Typing::kStrict>>(data, count, &buf); break;
+    case Precision::U64: ok = fill<uint64_t, json::toInteger<uint64_t, Typing::kStrict>>(data, count, &buf); break;
+    case Precision::BOOL: ok = fill<uint8_t, json::toBool<Typing::kStrict>>(data, count, &buf); break;
+    default: return false;  // BYTES, FP16/BF16 (binary only), unknown: the rapidjson path's
+  }
+  if (!ok) return false;
+  in->typed_values = true;
+  in->value_count = static_cast<int64_t>(count);
+  return true;
+}
+
+bool input(element item, serving::InferenceInput* in) {
+  if (item.type() != element_type::OBJECT) return false;
+  element name, shape, datatype, data;
+  int seen_name = 0, seen_shape = 0, seen_datatype = 0, seen_data = 0;
+  for (auto m : json::asObject(item)) {
+    if (m.key == "name") name = m.value, ++seen_name;
+    else if (m.key == "shape") shape = m.value, ++seen_shape;
+    else if (m.key == "datatype") datatype = m.value, ++seen_datatype;
+    else if (m.key == "data") data = m.value, ++seen_data;
+    else if (m.key == "parameters") return false;  // binary_data_size and friends
+  }
+  // Each exactly once (a duplicate key: the rapidjson path's); `data` present (else binary data).
+  if (seen_name != 1 || seen_shape != 1 || seen_datatype != 1 || seen_data != 1) return false;
+  if (!string(name, &in->name) || shape.type() != element_type::ARRAY || !string(datatype, &in->client_datatype))
+    return false;
+  for (element d : json::asArray(shape)) {
+    if (d.type() != element_type::INT64) return false;
+    in->tensor.shape.push_back(d.get_int64().value_unsafe());
+  }
+  auto p = engine::fromKserveDatatype(in->client_datatype);
+  if (!p) return false;
+  in->tensor.precision = *p;
+  in->storage.precision = *p;
+  in->storage.shape = in->tensor.shape;
+  return jsonData(data, *p, in);
+}
+
+bool parse(std::string_view json, size_t capacity, RestInferRequest* out) {
+  json::FastDocument doc;
+  element root;
+  if (!doc.parse(json, capacity, &root) || root.type() != element_type::OBJECT) return false;
+  element id, params, inputs, outputs;
+  int seen_id = 0, seen_params = 0, seen_inputs = 0, seen_outputs = 0;
+  for (auto m : json::asObject(root)) {
+    if (m.key == "id") id = m.value, ++seen_id;
+    else if (m.key == "parameters") params = m.value, ++seen_params;
+    else if (m.key == "inputs") inputs = m.value, ++seen_inputs;
+    else if (m.key == "outputs") outputs = m.value, ++seen_outputs;
+  }
+  if (seen_id > 1 || seen_params > 1 || seen_inputs != 1 || seen_outputs > 1) return false;
+  std::string request_id;
+  if (seen_id && !string(id, &request_id)) return false;
+  bool binary_set = false, binary_data_output = false;
+  if (seen_params && !parameters(params, "binary_data_output", &binary_set, &binary_data_output)) return false;
+  std::vector<RestRequestedOutput> requested;
+  if (seen_outputs) {
+    if (outputs.type() != element_type::ARRAY) return false;
+    for (element o : json::asArray(outputs)) {
+      if (o.type() != element_type::OBJECT) return false;
+      RestRequestedOutput ro;
+      int seen_name = 0, seen_oparams = 0;
+      for (auto m : json::asObject(o)) {
+        if (m.key == "name") {
+          if (seen_name++ || !string(m.value, &ro.name)) return false;
+        } else if (m.key == "parameters") {
+          if (seen_oparams++ || !parameters(m.value, "binary_data", &ro.has_binary_data, &ro.binary_data)) return false;
+        }
+      }
+      if (seen_name != 1) return false;
+      requested.push_back(std::move(ro));
+    }
+  }
+  if (inputs.type() != element_type::ARRAY) return false;
+  std::vector<serving::InferenceInput> built;
+  for (element item : json::asArray(inputs)) {
+    built.emplace_back();
+    if (!input(item, &built.back())) return false;
+  }
+  // Done: commit, as the rapidjson path leaves `out`.
+  out->id = std::move(request_id);
+  out->binary_data_output = binary_data_output;
+  for (auto& ro : requested) {
+    out->request.requested_outputs.push_back(ro.name);
+    out->outputs.push_back(std::move(ro));
+  }
+  out->request.id = out->id;
+  out->request.inputs = std::move(built);
+  for (auto& in : out->request.inputs) {
+    in.tensor.data = in.storage.bytes.data();
+    in.tensor.bytes = in.storage.bytes.size();
+  }
+  return true;
+}
+
+}  // namespace fast
+
 }  // namespace
 
-Status parseInferRequest(std::string_view body, const std::string* header_length, RestInferRequest* out) {
+Status parseInferRequest(std::string_view body, const std::string* header_length, RestInferRequest* out,
+                         size_t body_capacity) {
+  // Binary inputs (the header) take the rapidjson path: their JSON part is small.
+  // The fast path checks nesting itself.
+  if (!header_length && fast::parse(body, body_capacity, out)) return StatusCode::OK;
+  return parseInferRequestReference(body, header_length, out);
+}
+
+Status parseInferRequestReference(std::string_view body, const std::string* header_length, RestInferRequest* out) {
   size_t json_length = body.size();
   if (header_length) {
     Status st = parseHeaderLength(*header_length, body.size(), &json_length);
@@ -264,7 +452,7 @@ Status parseInferRequest(std::string_view body, const std::string* header_length
 
 namespace {
 
-using PrettyWriter = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+using PrettyWriter = rapidjson::PrettyWriter<json::StringOutput>;  // written straight into the body
 
 // rapidjson's Double() (shortest round-trip form, "2.0" for integral values), with non-finite
 // values spelled as everywhere else (api/common/float_format.h; Debian's PrettyWriter cannot take
@@ -335,7 +523,7 @@ Status makeInferResponse(const std::string& model_name, int64_t version, const R
     size_t es = engine::elementSize(out.tensor.precision);
     if (es) estimate += out.tensor.bytes / es * 24;
   }
-  rapidjson::StringBuffer buffer(nullptr, std::min<size_t>(estimate, size_t{1} << 30));
+  json::StringOutput buffer(body, std::min<size_t>(estimate, size_t{1} << 30));
   PrettyWriter w(buffer);
   w.SetIndent(' ', 4);
   w.SetFormatOptions(rapidjson::kFormatSingleLineArray);
@@ -383,13 +571,11 @@ Status makeInferResponse(const std::string& model_name, int64_t version, const R
   }
   w.EndArray();
   w.EndObject();
-  *json_length = buffer.GetSize();
+  *json_length = buffer.Finish();
   *has_binary = !binary_outputs.empty();
-  size_t total = buffer.GetSize();
+  size_t total = *json_length;
   for (const auto* t : binary_outputs) total += t->data ? t->bytes : 0;
-  body->clear();
   body->reserve(total);
-  body->append(buffer.GetString(), buffer.GetSize());
   for (const auto* t : binary_outputs)
     if (t->data) body->append(static_cast<const char*>(t->data), t->bytes);
   if (!*has_binary) *json_length = 0;
@@ -475,7 +661,8 @@ void restInfer(const serving::InferencePath& path, const std::string& name, int6
       parsed.request,
       [&](const serving::InferenceTarget&, serving::InferenceRequest*) {
         // Fills parsed.request (the request being run): inputs, id, requested outputs.
-        return parseInferRequest(request.body, request.header("inference-header-content-length"), &parsed);
+        return parseInferRequest(request.body, request.header("inference-header-content-length"), &parsed,
+                                 request.body.capacity());
       },
       &result,
       [&](const serving::InferenceResponse& result) {

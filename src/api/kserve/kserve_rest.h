@@ -33,7 +33,13 @@ struct RestInferRequest {
 // value (nullptr if absent): the first N bytes are JSON, the rest binary input data.
 // Binary inputs are viewed in place: `body` must outlive `out`. JSON data are written straight
 // into each input's storage in the datatype's element type.
-Status parseInferRequest(std::string_view body, const std::string* header_length, RestInferRequest* out);
+// `body_capacity`: bytes readable from body.data() (a std::string's capacity()); with
+// SIMDJSON_PADDING (64) to spare, the fast JSON path (api/common/json_fast.h) parses in place.
+Status parseInferRequest(std::string_view body, const std::string* header_length, RestInferRequest* out,
+                         size_t body_capacity = 0);
+// The same parse on rapidjson alone: what parseInferRequest falls back to for everything its fast
+// path does not take (and the reference the tests compare the fast path with).
+Status parseInferRequestReference(std::string_view body, const std::string* header_length, RestInferRequest* out);
 
 // Serialises the response: pretty JSON (4-space indent, arrays on one line) followed by the bytes
 // of binary outputs. *json_length is the length of the JSON part when there are binary outputs

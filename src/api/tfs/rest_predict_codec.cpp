@@ -15,8 +15,10 @@
 
 #include "api/common/base64.h"
 #include "api/common/float_format.h"
+#include "api/common/json_fast.h"
 #include "api/common/json_nesting.h"
 #include "api/common/json_numbers.h"
+#include "api/common/json_output.h"
 #include "engine/half.h"
 #include "serving/packed_strings.h"
 
@@ -267,10 +269,212 @@ Status parseColumn(const Value& node, const std::vector<engine::TensorInfo>& mod
   return StatusCode::REST_INPUTS_NOT_AN_OBJECT;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Fast path (api/common/json_fast.h): numeric tensors of the model's own inputs, from simdjson's
+// DOM straight into the tensor buffers. Every function answers true (done) or false (not handled
+// here: the rapidjson path above then decides, errors included), and mirrors its rapidjson
+// counterpart above check for check.
+namespace fast {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+// simdjson saturates array sizes at this value.
+constexpr size_t kSaturatedSize = 0xFFFFFF;
+
+template <typename T, bool (*Conv)(element, T*)>
+bool walk(element v, const Shape& shape, size_t level, T*& out) {
+  if (level == shape.size()) return v.type() != element_type::ARRAY && Conv(v, out++);
+  if (v.type() != element_type::ARRAY) return false;
+  simdjson::dom::array a = json::asArray(v);
+  if (a.size() != static_cast<size_t>(shape[level])) return false;
+  if (level + 1 == shape.size()) {
+    for (element e : a)
+      if (!Conv(e, out++)) return false;  // an array is not a number: Conv rejects it
+    return true;
+  }
+  for (element e : a)
+    if (!walk<T, Conv>(e, shape, level + 1, out)) return false;
+  return true;
+}
+
+template <typename T, bool (*Conv)(element, T*)>
+bool fillTyped(const std::vector<element>& pieces, const Shape& inner, std::vector<uint8_t>* bytes) {
+  T* out = reinterpret_cast<T*>(bytes->data());
+  for (element p : pieces)
+    if (!walk<T, Conv>(p, inner, 0, out)) return false;
+  return true;
+}
+
+struct Pending {
+  std::string name;
+  std::vector<element> pieces;
+};
+
+bool buildInput(Pending& pending, bool batched, const engine::TensorInfo* info, serving::InferenceInput* out) {
+  if (!info) return false;  // precision inferred from the data: the rapidjson path's
+  Shape inner;
+  element leaf = pending.pieces.front();
+  while (leaf.type() == element_type::ARRAY) {
+    simdjson::dom::array a = json::asArray(leaf);
+    size_t n = a.size();
+    if (n == 0 || n >= kSaturatedSize) return false;
+    inner.push_back(static_cast<int64_t>(n));
+    leaf = *a.begin();
+  }
+  switch (leaf.type()) {  // strings, {"b64": ...}, null: the rapidjson path's
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE:
+    case element_type::BOOL:
+      break;
+    default:
+      return false;
+  }
+  const Precision precision = info->precision;
+  Shape shape;
+  shape.reserve(inner.size() + 1);
+  if (batched) shape.push_back(static_cast<int64_t>(pending.pieces.size()));
+  shape.insert(shape.end(), inner.begin(), inner.end());
+  if (engine::elementSize(precision) == 0) return false;
+  uint64_t size = 0;
+  if (!engine::denseByteSize(shape, precision, kMaxTensorBytes, &size)) return false;
+  auto& bytes = out->storage.bytes;
+  bytes.resize(size);
+  const auto& pcs = pending.pieces;
+  bool ok = false;
+  using json::Typing;
+  switch (precision) {
+    case Precision::FP32: ok = fillTyped<float, json::toFp32>(pcs, inner, &bytes); break;
+    case Precision::FP64: ok = fillTyped<double, json::toFp64>(pcs, inner, &bytes); break;
+    case Precision::FP16: ok = fillTyped<uint16_t, json::toFp16>(pcs, inner, &bytes); break;
+    case Precision::BF16: ok = fillTyped<uint16_t, json::toBf16>(pcs, inner, &bytes); break;
+    case Precision::I8: ok = fillTyped<int8_t, json::toInteger<int8_t, Typing::kLenient>>(pcs, inner, &bytes); break;
+    case Precision::U8: ok = fillTyped<uint8_t, json::toInteger<uint8_t, Typing::kLenient>>(pcs, inner, &bytes); break;
+    case Precision::I16: ok = fillTyped<int16_t, json::toInteger<int16_t, Typing::kLenient>>(pcs, inner, &bytes); break;
+    case Precision::U16: ok = fillTyped<uint16_t, json::toInteger<uint16_t, Typing::kLenient>>(pcs, inner, &bytes); break;
+    case Precision::I32: ok = fillTyped<int32_t, json::toInteger<int32_t, Typing::kLenient>>(pcs, inner, &bytes); break;
+    case Precision::I64: ok = fillTyped<int64_t, json::toInteger<int64_t, Typing::kLenient>>(pcs, inner, &bytes); break;
+    case Precision::U32: ok = fillTyped<uint32_t, json::toInteger<uint32_t, Typing::kLenient>>(pcs, inner, &bytes); break;
+    case Precision::U64: ok = fillTyped<uint64_t, json::toInteger<uint64_t, Typing::kLenient>>(pcs, inner, &bytes); break;
+    case Precision::BOOL: ok = fillTyped<uint8_t, json::toBool<Typing::kLenient>>(pcs, inner, &bytes); break;
+    default: return false;
+  }
+  if (!ok) return false;
+  out->name = std::move(pending.name);
+  out->storage.precision = precision;
+  out->typed_values = false;
+  out->value_count = engine::elementCount(shape);
+  out->storage.shape = std::move(shape);
+  return true;
+}
+
+bool buildAll(std::vector<Pending>& pending, bool batched, const std::vector<engine::TensorInfo>& model_inputs,
+              std::vector<serving::InferenceInput>* built) {
+  built->resize(pending.size());
+  for (size_t i = 0; i < pending.size(); ++i)
+    if (!buildInput(pending[i], batched, findInfo(model_inputs, pending[i].name), &(*built)[i])) return false;
+  return true;
+}
+
+bool isScalarOrArray(element v) {
+  switch (v.type()) {
+    case element_type::ARRAY:
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE:
+    case element_type::BOOL:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool parseRow(element node, const std::vector<engine::TensorInfo>& model_inputs, bool unnamed_allowed,
+              std::vector<serving::InferenceInput>* built) {
+  if (node.type() != element_type::ARRAY) return false;
+  simdjson::dom::array list = json::asArray(node);
+  if (list.size() == 0 || list.size() >= kSaturatedSize) return false;
+  element first = *list.begin();
+  if (first.type() == element_type::OBJECT) {
+    // named: every instance names the same inputs in the same order
+    std::vector<Pending> pending;
+    bool first_instance = true;
+    for (element instance : list) {
+      if (instance.type() != element_type::OBJECT) return false;
+      size_t k = 0;
+      for (auto member : json::asObject(instance)) {
+        if (first_instance) {
+          if (member.key == "b64") return false;  // maybe a {"b64": ...} leaf
+          for (const auto& p : pending)
+            if (p.name == member.key) return false;  // duplicate key
+          pending.push_back(Pending{std::string(member.key), {}});
+        } else if (k >= pending.size() || pending[k].name != member.key) {
+          return false;
+        }
+        pending[k++].pieces.push_back(member.value);
+      }
+      if (k == 0 || k != pending.size()) return false;
+      first_instance = false;
+    }
+    return buildAll(pending, true, model_inputs, built);
+  }
+  if (!isScalarOrArray(first) || !unnamed_allowed || model_inputs.size() != 1) return false;
+  std::vector<Pending> pending{Pending{model_inputs[0].name, {node}}};
+  return buildAll(pending, false, model_inputs, built);
+}
+
+bool parseColumn(element node, const std::vector<engine::TensorInfo>& model_inputs, bool unnamed_allowed,
+                 std::vector<serving::InferenceInput>* built) {
+  if (node.type() == element_type::OBJECT) {
+    std::vector<Pending> pending;
+    for (auto member : json::asObject(node)) {
+      for (const auto& p : pending)
+        if (p.name == member.key) return false;  // duplicate key
+      pending.push_back(Pending{std::string(member.key), {member.value}});
+    }
+    if (pending.empty()) return false;
+    return buildAll(pending, false, model_inputs, built);
+  }
+  if (!isScalarOrArray(node) || !unnamed_allowed || model_inputs.size() != 1) return false;
+  std::vector<Pending> pending{Pending{model_inputs[0].name, {node}}};
+  return buildAll(pending, false, model_inputs, built);
+}
+
+// True when the fast path built every input of the body into `built`.
+bool parse(std::string_view body, size_t capacity, const std::vector<engine::TensorInfo>& model_inputs,
+           bool unnamed_allowed, std::vector<serving::InferenceInput>* built, RestOrder* order) {
+  json::FastDocument doc;
+  element root;
+  if (!doc.parse(body, capacity, &root) || root.type() != element_type::OBJECT) return false;
+  element instances, inputs;
+  bool has_instances = false, has_inputs = false;
+  for (auto member : json::asObject(root)) {
+    if (member.key == "instances") {
+      if (has_instances) return false;  // duplicate key
+      has_instances = true;
+      instances = member.value;
+    } else if (member.key == "inputs") {
+      if (has_inputs) return false;
+      has_inputs = true;
+      inputs = member.value;
+    }
+  }
+  if (has_instances == has_inputs) return false;
+  if (has_instances ? !parseRow(instances, model_inputs, unnamed_allowed, built)
+                    : !parseColumn(inputs, model_inputs, unnamed_allowed, built))
+    return false;
+  *order = has_instances ? RestOrder::ROW : RestOrder::COLUMN;
+  return true;
+}
+
+}  // namespace fast
+
 // ---------------------------------------------------------------------------------------------
 // Response
 
-using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+using Writer = rapidjson::PrettyWriter<json::StringOutput>;  // written straight into the body
 
 struct OutputCursor {
   const serving::InferenceOutput* out = nullptr;
@@ -388,9 +592,36 @@ Status prepareOutput(const serving::InferenceOutput& out, OutputCursor* c) {
 
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+Status appendInputs(std::vector<serving::InferenceInput>& built, serving::InferenceRequest* request) {
+  size_t first_new = request->inputs.size();
+  for (auto& in : built) request->inputs.push_back(std::move(in));
+  for (size_t i = first_new; i < request->inputs.size(); ++i) {
+    auto& in = request->inputs[i];
+    in.tensor = in.storage.view();
+  }
+  return StatusCode::OK;
+}
+
+}  // namespace
+
 Status parsePredictRequest(std::string_view body, const std::vector<engine::TensorInfo>& model_inputs,
-                           serving::InferenceRequest* request, RestOrder* order, bool unnamed_allowed) {
+                           serving::InferenceRequest* request, RestOrder* order, bool unnamed_allowed,
+                           size_t body_capacity) {
+  std::vector<serving::InferenceInput> built;  // the fast path checks nesting itself
+  RestOrder fast_order = RestOrder::COLUMN;
+  if (fast::parse(body, body_capacity, model_inputs, unnamed_allowed, &built, &fast_order)) {
+    if (order) *order = fast_order;
+    return appendInputs(built, request);
+  }
+  return parsePredictRequestReference(body, model_inputs, request, order, unnamed_allowed);
+}
+
+Status parsePredictRequestReference(std::string_view body, const std::vector<engine::TensorInfo>& model_inputs,
+                                    serving::InferenceRequest* request, RestOrder* order, bool unnamed_allowed) {
   if (jsonNestingTooDeep(body)) return StatusCode::JSON_INVALID;
+  std::vector<serving::InferenceInput> built;
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
   if (doc.HasParseError()) return StatusCode::JSON_INVALID;
@@ -401,7 +632,6 @@ Status parsePredictRequest(std::string_view body, const std::vector<engine::Tens
   bool has_inputs = inputs != doc.MemberEnd();
   if (has_instances == has_inputs) return StatusCode::REST_PREDICT_UNKNOWN_ORDER;
 
-  std::vector<serving::InferenceInput> built;
   Status status;
   if (has_instances) {
     if (order) *order = RestOrder::ROW;
@@ -411,13 +641,7 @@ Status parsePredictRequest(std::string_view body, const std::vector<engine::Tens
     status = parseColumn(inputs->value, model_inputs, unnamed_allowed, &built);
   }
   if (!status.ok()) return status;
-  size_t first_new = request->inputs.size();
-  for (auto& in : built) request->inputs.push_back(std::move(in));
-  for (size_t i = first_new; i < request->inputs.size(); ++i) {
-    auto& in = request->inputs[i];
-    in.tensor = in.storage.view();
-  }
-  return StatusCode::OK;
+  return appendInputs(built, request);
 }
 
 Status makePredictResponse(const serving::InferenceResponse& response, RestOrder order, std::string* body) {
@@ -431,7 +655,7 @@ Status makePredictResponse(const serving::InferenceResponse& response, RestOrder
   // buffer does not regrow and copy itself a dozen times for a large tensor.
   size_t estimate = 256;
   for (const auto& c : cursors) estimate += 16 * static_cast<size_t>(engine::elementCount(c.out->tensor.shape));
-  rapidjson::StringBuffer buffer(nullptr, std::min<size_t>(estimate, size_t{1} << 30));
+  json::StringOutput buffer(body, std::min<size_t>(estimate, size_t{1} << 30));
   Writer writer(buffer);
   const bool elements_are_objects = cursors.size() > 1;
   writer.StartObject();
@@ -439,8 +663,10 @@ Status makePredictResponse(const serving::InferenceResponse& response, RestOrder
     int64_t batch = -1;
     for (const auto& c : cursors) {
       const Shape& shape = c.out->tensor.shape;
-      if (shape.empty()) return StatusCode::REST_PROTO_TO_STRING_ERROR;  // "has no shape information"
-      if (batch >= 0 && shape[0] != batch) return StatusCode::REST_PROTO_TO_STRING_ERROR;  // inconsistent batch
+      if (shape.empty() || (batch >= 0 && shape[0] != batch)) {  // no shape information / inconsistent batch
+        body->clear();
+        return StatusCode::REST_PROTO_TO_STRING_ERROR;
+      }
       batch = shape[0];
     }
     writer.Key("predictions", 11);
@@ -467,7 +693,7 @@ Status makePredictResponse(const serving::InferenceResponse& response, RestOrder
     if (elements_are_objects) writer.EndObject();
   }
   writer.EndObject();
-  body->assign(buffer.GetString(), buffer.GetSize());
+  buffer.Finish();
   return StatusCode::OK;
 }
 

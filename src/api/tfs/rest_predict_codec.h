@@ -29,8 +29,17 @@ enum class RestOrder { ROW, COLUMN };
 // absent from `request`; unknown names are kept (in order of first appearance).
 // `order` is set as soon as the format is detected (also when a later error is returned).
 // `unnamed_allowed` false (a DAG pipeline, §9): the unnamed format is INVALID_INPUT_FORMAT.
+// `body_capacity`: bytes readable from body.data() (a std::string's capacity()); with
+// SIMDJSON_PADDING (64) to spare, the fast JSON path (api/common/json_fast.h) parses in place.
 Status parsePredictRequest(std::string_view body, const std::vector<engine::TensorInfo>& model_inputs,
-                           serving::InferenceRequest* request, RestOrder* order, bool unnamed_allowed = true);
+                           serving::InferenceRequest* request, RestOrder* order, bool unnamed_allowed = true,
+                           size_t body_capacity = 0);
+
+// The same parse on rapidjson alone: what parsePredictRequest falls back to for everything its
+// fast path does not take (and the reference the tests compare the fast path with).
+Status parsePredictRequestReference(std::string_view body, const std::vector<engine::TensorInfo>& model_inputs,
+                                    serving::InferenceRequest* request, RestOrder* order,
+                                    bool unnamed_allowed = true);
 
 // Serializes all outputs (in response order) like TF Serving's MakeJsonFromTensors:
 // ROW    -> {"predictions": [...]} split along dim 0 (several outputs: one object per batch element);
