@@ -151,13 +151,23 @@ def test_predict_precisions_converted(start_server, tmp_path):
     inputs["in_fp16"] = [[1, 0, 1], [0, 1, 1]]
     inputs["in_bool"] = [[True, False, True], [False, True, True]]
     status, _, resp = http("POST", srv.rest + "/v1/models/all:predict", json.dumps({"inputs": inputs}))
-    # FP16 and BOOL outputs cannot be serialized by TF-Serving REST (as OVMS).
-    assert (status, json.loads(resp)) == (500, {"error": "Unsupported serialization precision - Actual: FP16"})
+    # As OVMS: BOOL, U32 and U64 outputs fail when the TensorProto response is built (no details), FP16 when
+    # its JSON is written.
+    assert (status, json.loads(resp)) == (500, {"error": "Unsupported serialization precision"})
+    for name in ("bool", "u32", "u64", "fp16"):
+        one = start_server(["--model_name", name, "--model_path",
+                            model_factory.all_types(str(tmp_path / name), precisions=[name])], wait_for=name)
+        status, _, resp = http("POST", one.rest + f"/v1/models/{name}:predict",
+                               json.dumps({"inputs": {f"in_{name}": inputs[f"in_{name}"]}}))
+        detail = " - Actual: FP16" if name == "fp16" else ""
+        assert (status, json.loads(resp)) == (500, {"error": "Unsupported serialization precision" + detail}), name
 
     # Every precision's input converted from JSON: integers at their limits; FP16, BOOL and U16 (which OVMS's
-    # JSON writer cannot serialize either) read back through a Cast to FP32 / INT32.
+    # JSON writer cannot serialize either) read back through a Cast to FP32 / INT32; U32 and U64 (which its
+    # TensorProto serializer refuses) through a Cast to INT64 (U64's max reads back as -1: same bits).
     nodes, ins, outs, values, expected = [], [], [], {}, {}
-    read_back = {"fp16": TensorProto.FLOAT, "bool": TensorProto.FLOAT, "u16": TensorProto.INT32}
+    read_back = {"fp16": TensorProto.FLOAT, "bool": TensorProto.FLOAT, "u16": TensorProto.INT32,
+                 "u32": TensorProto.INT64, "u64": TensorProto.INT64}
     for name, (et, dt, _, _) in model_factory.PRECISIONS.items():
         if name in read_back:
             nodes.append(helper.make_node("Cast", [f"in_{name}"], [f"out_{name}"], to=read_back[name]))
@@ -175,6 +185,8 @@ def test_predict_precisions_converted(start_server, tmp_path):
         else:
             info = np.iinfo(dt)
             values[name] = expected[name] = [[int(info.min), int(info.max), 0], [1, 2, 3]]
+            if name == "u64":
+                expected[name] = [[0, -1, 0], [1, 2, 3]]
     g = helper.make_graph(nodes, "converted", ins, outs)
     conv_repo = str(tmp_path / "conv")
     os.makedirs(os.path.join(conv_repo, "1"))

@@ -1,4 +1,5 @@
 #include "api/tfs/rest_predict_codec.h"
+#include "api/tfs/tfs_serializable.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
@@ -646,6 +647,10 @@ Status parsePredictRequestReference(std::string_view body, const std::vector<eng
 
 Status makePredictResponse(const serving::InferenceResponse& response, RestOrder order, std::string* body) {
   if (response.outputs.empty()) return StatusCode::REST_PROTO_TO_STRING_ERROR;
+  // OVMS builds the TensorProto response first (no case for BOOL, U32, U64), then its JSON.
+  for (const auto& out : response.outputs)
+    if (!out.sequence_id && !tfsSerializable(out.tensor.precision))
+      return StatusCode::OV_UNSUPPORTED_SERIALIZATION_PRECISION;
   std::vector<OutputCursor> cursors(response.outputs.size());
   for (size_t i = 0; i < response.outputs.size(); ++i) {
     Status s = prepareOutput(response.outputs[i], &cursors[i]);
