@@ -699,8 +699,9 @@ TEST(TfsRestResponse, AllSupportedPrecisions) {
   OutBuf o;
   o.add<int8_t>("i8", Precision::I8, {1}, {-8});
   o.add<int16_t>("i16", Precision::I16, {1}, {-16});
-  o.add<uint32_t>("u32", Precision::U32, {1}, {4294967295u});
+  // U64 is written only for a stateful model's sequence_id (model outputs of U32/U64 are refused: below).
   o.add<uint64_t>("u64", Precision::U64, {1}, {UINT64_MAX});
+  o.response.outputs.back().sequence_id = true;
   o.add<double>("f64", Precision::FP64, {1}, {0.1});
   o.addStrings("str", {1}, {"he\"y"});
   o.addStrings("raw_bytes", {1}, {"ab"});
@@ -712,7 +713,6 @@ TEST(TfsRestResponse, AllSupportedPrecisions) {
             "        {\n"
             "            \"i8\": -8,\n"
             "            \"i16\": -16,\n"
-            "            \"u32\": 4294967295,\n"
             "            \"u64\": 18446744073709551615,\n"
             "            \"f64\": 0.1,\n"
             "            \"str\": \"he\\\"y\",\n"
@@ -722,6 +722,21 @@ TEST(TfsRestResponse, AllSupportedPrecisions) {
             "        }\n"
             "    ]\n"
             "}");
+}
+
+TEST(TfsRestResponse, OutputsOvmsCannotSerializeAreRefusedBeforeAnyJson) {
+  std::string body;
+  for (Precision p : {Precision::BOOL, Precision::U32, Precision::U64}) {
+    OutBuf o;
+    o.add<float>("a", Precision::FP32, {1}, {1});
+    if (p == Precision::BOOL) o.add<uint8_t>("b", p, {1}, {1});
+    if (p == Precision::U32) o.add<uint32_t>("b", p, {1}, {1});
+    if (p == Precision::U64) o.add<uint64_t>("b", p, {1}, {1});
+    Status s = makePredictResponse(o.response, RestOrder::ROW, &body);
+    EXPECT_EQ(s.code(), StatusCode::OV_UNSUPPORTED_SERIALIZATION_PRECISION) << engine::precisionName(p);
+    EXPECT_EQ(s.message(), "Unsupported serialization precision");
+    EXPECT_EQ(s.httpCode(), 500);
+  }
 }
 
 TEST(TfsRestResponse, Errors) {
