@@ -19,6 +19,42 @@ size_t appendPointZero(char* buf, size_t n) {
   return n;
 }
 
+// Lays out k shortest significant digits with decimal exponent x as "%g" does (fixed notation for
+// -4 <= x < 6, else d.ddde+XX), then ".0" as TF-Serving's writer adds. Returns the length.
+size_t layoutShortest(char* buf, bool negative, const char* digits, int k, int x) {
+  char* o = buf;
+  if (negative) *o++ = '-';
+  if (x >= -4 && x < 6) {
+    // Fixed notation, trailing zeros dropped (they already are).
+    if (x >= 0) {
+      int int_digits = x + 1;
+      for (int i = 0; i < int_digits; ++i) *o++ = i < k ? digits[i] : '0';
+      if (k > int_digits) {
+        *o++ = '.';
+        for (int i = int_digits; i < k; ++i) *o++ = digits[i];
+      }
+    } else {
+      *o++ = '0';
+      *o++ = '.';
+      for (int i = 0; i < -x - 1; ++i) *o++ = '0';
+      for (int i = 0; i < k; ++i) *o++ = digits[i];
+    }
+  } else {
+    *o++ = digits[0];
+    if (k > 1) {
+      *o++ = '.';
+      for (int i = 1; i < k; ++i) *o++ = digits[i];
+    }
+    *o++ = 'e';
+    *o++ = x < 0 ? '-' : '+';
+    int ax = x < 0 ? -x : x;
+    if (ax >= 100) *o++ = static_cast<char>('0' + ax / 100);
+    *o++ = static_cast<char>('0' + ax / 10 % 10);
+    *o++ = static_cast<char>('0' + ax % 10);
+  }
+  return appendPointZero(buf, static_cast<size_t>(o - buf));
+}
+
 // Fast path of formatDecimal<float> for finite normal floats (and zero). The shortest round-trip
 // digits of a float (std::to_chars, Ryu) have at most 6 significant digits exactly when "%.6g"
 // round-trips, and then they are "%.6g"'s digits: the float's rounding interval (half an ulp,
@@ -56,37 +92,7 @@ size_t formatFloatShortG6(float v, char* buf) {
   for (; p < end; ++p) x = x * 10 + (*p - '0');
   if (exp_negative) x = -x;
   // Ryu's shortest digits carry no trailing zeros (except the single "0" of zero).
-  char* o = buf;
-  if (negative) *o++ = '-';
-  if (x >= -4 && x < 6) {
-    // Fixed notation, trailing zeros dropped (they already are).
-    if (x >= 0) {
-      int int_digits = x + 1;
-      for (int i = 0; i < int_digits; ++i) *o++ = i < k ? digits[i] : '0';
-      if (k > int_digits) {
-        *o++ = '.';
-        for (int i = int_digits; i < k; ++i) *o++ = digits[i];
-      }
-    } else {
-      *o++ = '0';
-      *o++ = '.';
-      for (int i = 0; i < -x - 1; ++i) *o++ = '0';
-      for (int i = 0; i < k; ++i) *o++ = digits[i];
-    }
-  } else {
-    *o++ = digits[0];
-    if (k > 1) {
-      *o++ = '.';
-      for (int i = 1; i < k; ++i) *o++ = digits[i];
-    }
-    *o++ = 'e';
-    *o++ = x < 0 ? '-' : '+';
-    int ax = x < 0 ? -x : x;
-    if (ax >= 100) *o++ = static_cast<char>('0' + ax / 100);
-    *o++ = static_cast<char>('0' + ax / 10 % 10);
-    *o++ = static_cast<char>('0' + ax % 10);
-  }
-  return appendPointZero(buf, static_cast<size_t>(o - buf));
+  return layoutShortest(buf, negative, digits, k, x);
 }
 
 // formatFloatShortG6 without std::to_chars, for normal floats in [1e-3, 2^24) (the usual range of
@@ -158,36 +164,7 @@ int formatFloatG6(float v, char* buf) {
   }
   int k = 6;
   while (k > 1 && digits[k - 1] == '0') --k;  // shortest digits carry no trailing zeros
-  char* o = buf;
-  if (v < 0) *o++ = '-';
-  if (x >= -4 && x < 6) {
-    if (x >= 0) {
-      int int_digits = x + 1;
-      for (int i = 0; i < int_digits; ++i) *o++ = i < k ? digits[i] : '0';
-      if (k > int_digits) {
-        *o++ = '.';
-        for (int i = int_digits; i < k; ++i) *o++ = digits[i];
-      }
-    } else {
-      *o++ = '0';
-      *o++ = '.';
-      for (int i = 0; i < -x - 1; ++i) *o++ = '0';
-      for (int i = 0; i < k; ++i) *o++ = digits[i];
-    }
-  } else {
-    *o++ = digits[0];
-    if (k > 1) {
-      *o++ = '.';
-      for (int i = 1; i < k; ++i) *o++ = digits[i];
-    }
-    *o++ = 'e';
-    *o++ = x < 0 ? '-' : '+';
-    int ax = x < 0 ? -x : x;
-    if (ax >= 100) *o++ = static_cast<char>('0' + ax / 100);
-    *o++ = static_cast<char>('0' + ax / 10 % 10);
-    *o++ = static_cast<char>('0' + ax % 10);
-  }
-  return static_cast<int>(appendPointZero(buf, static_cast<size_t>(o - buf)));
+  return static_cast<int>(layoutShortest(buf, v < 0, digits, k, x));
 }
 
 // "%.9g" of a float, exactly as printf prints it, computed with integers for normal floats in
