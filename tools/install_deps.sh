@@ -31,7 +31,7 @@ if ! command -v kubectl >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 fi
 if [ "${OVMS_DEPS_NO_CONTAINER_TOOLS:-0}" != 1 ]; then
-  $SUDO apt-get install -y -qq --no-install-recommends podman runc mmdebstrap >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends podman runc mmdebstrap gpg >/dev/null
 fi
 # npm fetches ONNX Runtime; machines that ship their own Node.js (with npm) keep it.
 if ! command -v npm >/dev/null 2>&1; then

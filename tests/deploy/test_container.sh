@@ -5,6 +5,7 @@
 # HEALTHCHECK, its non-root user and labels, and a clean stop on SIGTERM within a few seconds.
 #   tests/deploy/test_container.sh          (needs dist/ovms-<version>-linux-x86_64.tar.gz)
 #   FROM_SOURCE=1 tests/deploy/test_container.sh   the multi-stage build compiles the server in the image
+#   BASE_OS=ubuntu tests/deploy/test_container.sh  the runtime stage on Ubuntu 24.04 (default Debian 12)
 #   IMAGE_PREBUILT=1 IMAGE=<image> tests/deploy/test_container.sh   tests an image built before, as it is
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +21,14 @@ if [ "${IMAGE_PREBUILT:-0}" != 1 ]; then
   (cd "$root" && IMAGE="$IMAGE" FROM_SOURCE="${FROM_SOURCE:-0}" bash tools/container_build.sh)
   echo "image built in $((SECONDS - start)) s"
 fi
+
+echo "== base OS (BASE_OS=${BASE_OS:-debian})"
+os_id=$(engine run --rm --entrypoint /bin/sh "$IMAGE" -c '. /etc/os-release && echo "$ID $VERSION_ID"')
+case "${BASE_OS:-debian}" in
+  debian) [[ "$os_id" == "debian 12" ]] || fail "base OS: $os_id, expected debian 12" ;;
+  ubuntu) [[ "$os_id" == "ubuntu 24.04" ]] || fail "base OS: $os_id, expected ubuntu 24.04" ;;
+esac
+echo "$os_id"
 
 echo "== image configuration"
 cfg=$(engine image inspect "$IMAGE")
