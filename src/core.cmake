@@ -78,6 +78,7 @@ add_library(ovms_api_common STATIC
   ${OVMS_SRC}/api/common/base64.cpp
   ${OVMS_SRC}/api/common/float_format.cpp
   ${OVMS_SRC}/api/common/json_nesting.cpp
+  ${OVMS_SRC}/api/common/rapidjson_numbers.cpp
   ${OVMS_SRC}/api/common/json_fast.cpp)
 target_include_directories(ovms_api_common PUBLIC ${OVMS_SRC} ${RAPIDJSON_INCLUDE_DIRS} ${RapidJSON_INCLUDE_DIRS})
 find_package(simdjson REQUIRED)  # fast path for JSON tensors (api/common/json_fast.h)

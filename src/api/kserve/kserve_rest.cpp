@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "api/common/rapidjson_numbers.h"
 #include "api/common/float_format.h"
 #include "api/common/json_fast.h"
 #include "api/common/json_numbers.h"
@@ -343,7 +344,9 @@ Status parseInferRequestReference(std::string_view body, const std::string* head
   std::string_view binary = body.substr(json_length);
   if (jsonNestingTooDeep(json)) return StatusCode::JSON_INVALID;
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(json.data(), json.size());
+  std::string safe_storage;  // rapidjson 1.1.0 must not see the numbers it mis-reads (rapidjson_numbers.h)
+  std::string_view safe = api::safeRapidjsonText(json, &safe_storage);
+  doc.Parse<rapidjson::kParseFullPrecisionFlag>(safe.data(), safe.size());
   if (doc.HasParseError()) return StatusCode::JSON_INVALID;
   if (!doc.IsObject()) return StatusCode::REST_BODY_NOT_AN_OBJECT;
 

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "api/common/rapidjson_numbers.h"
 #include "api/common/base64.h"
 #include "api/common/float_format.h"
 #include "api/common/json_fast.h"
@@ -624,7 +625,9 @@ Status parsePredictRequestReference(std::string_view body, const std::vector<eng
   if (jsonNestingTooDeep(body)) return StatusCode::JSON_INVALID;
   std::vector<serving::InferenceInput> built;
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
+  std::string safe_storage;  // rapidjson 1.1.0 must not see the numbers it mis-reads (rapidjson_numbers.h)
+  std::string_view safe = api::safeRapidjsonText(body, &safe_storage);
+  doc.Parse<rapidjson::kParseFullPrecisionFlag>(safe.data(), safe.size());
   if (doc.HasParseError()) return StatusCode::JSON_INVALID;
   if (!doc.IsObject()) return StatusCode::REST_BODY_NOT_AN_OBJECT;
   auto instances = doc.FindMember("instances");

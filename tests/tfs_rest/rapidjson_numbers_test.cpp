@@ -1,0 +1,77 @@
+// Numbers Debian's rapidjson 1.1.0 mis-reads (or crashes on) in full-precision mode are corrected before
+// it sees them (api/common/rapidjson_numbers.h): every number reads as glibc's correctly rounded strtod.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+
+#include "api/common/rapidjson_numbers.h"
+
+namespace {
+
+// Parses "[token]" the way the REST codecs do; returns false on a parse error.
+bool readThroughGuard(const std::string& token, double* value) {
+  std::string body = "[" + token + "]", storage;
+  std::string_view safe = ovms::api::safeRapidjsonText(body, &storage);
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseFullPrecisionFlag>(safe.data(), safe.size());
+  if (d.HasParseError()) return false;
+  *value = d[0].GetDouble();
+  return true;
+}
+
+void expectCorrect(const std::string& token) {
+  double expected = std::strtod(token.c_str(), nullptr), got = 0;
+  if (!std::isfinite(expected)) {
+    EXPECT_FALSE(readThroughGuard(token, &got)) << token;
+    return;
+  }
+  ASSERT_TRUE(readThroughGuard(token, &got)) << token;
+  // An integer token is an integer to rapidjson ("-0" is 0): the sign of zero only matters for doubles.
+  bool is_double = token.find_first_of(".eE") != std::string::npos;
+  if (is_double)
+    EXPECT_EQ(std::memcmp(&got, &expected, sizeof(double)), 0) << token << " read as " << got << ", not " << expected;
+  else
+    EXPECT_EQ(got, expected) << token;
+}
+
+TEST(RapidjsonNumbers, TheMisreadsFoundByFuzzingReadCorrectly) {
+  expectCorrect("0.01e-325");                                           // rapidjson alone: -1.7e305
+  expectCorrect("0." + std::string(100, '0') + "1e-250");               // rapidjson alone: crash
+  expectCorrect("0." + std::string(700, '0') + "18446644073709551617");  // rapidjson alone: crash
+  expectCorrect("0." + std::string(70, '0'));                           // rapidjson alone: 1.7e243
+  expectCorrect("-0." + std::string(400, '0'));
+  expectCorrect("1.5e300");
+  expectCorrect("15e299");
+  expectCorrect("1e400");  // too big: still a parse error
+  expectCorrect("4.9e-324");
+}
+
+TEST(RapidjsonNumbers, StringsAreLeftAlone) {
+  std::string body = "[\"0." + std::string(400, '0') + "1e-250\", 1]", storage;
+  EXPECT_EQ(ovms::api::safeRapidjsonText(body, &storage).data(), body.data());  // nothing to rewrite: no copy
+}
+
+TEST(RapidjsonNumbers, RandomNumbersReadAsStrtod) {
+  std::mt19937 rng(7);
+  auto digits = [&](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += static_cast<char>('0' + rng() % 10);
+    return s;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    std::string t = rng() % 2 ? "-" : "";
+    int int_digits = static_cast<int>(rng() % 4 == 0 ? rng() % 400 : rng() % 20);
+    t += int_digits == 0 ? "0" : std::to_string(1 + rng() % 9) + digits(int_digits - 1);
+    if (rng() % 2) t += "." + std::string(rng() % 3 == 0 ? rng() % 400 : rng() % 10, '0') + digits(1 + rng() % 25);
+    if (rng() % 2) t += (rng() % 2 ? "e-" : "e") + std::to_string(rng() % 3 == 0 ? rng() % 500 : rng() % 40);
+    expectCorrect(t);
+    if (HasFailure()) return;
+  }
+}
+
+}  // namespace
