@@ -1,5 +1,7 @@
 #include "api/common/rapidjson_numbers.h"
 
+#include "api/common/json_nesting.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -117,6 +119,14 @@ std::string_view safeRapidjsonText(std::string_view text, std::string* storage) 
     ++i;
   }
   return copied ? std::string_view(*storage) : text;
+}
+
+bool parseJsonWithRapidjson(std::string_view json, rapidjson::Document* doc) {
+  if (jsonNestingTooDeep(json)) return false;
+  std::string storage;  // only when a number had to be corrected
+  std::string_view safe = safeRapidjsonText(json, &storage);
+  doc->Parse<rapidjson::kParseFullPrecisionFlag>(safe.data(), safe.size());
+  return !doc->HasParseError();
 }
 
 }  // namespace ovms::api

@@ -342,12 +342,8 @@ Status parseInferRequestReference(std::string_view body, const std::string* head
   }
   std::string_view json = body.substr(0, json_length);
   std::string_view binary = body.substr(json_length);
-  if (jsonNestingTooDeep(json)) return StatusCode::JSON_INVALID;
   rapidjson::Document doc;
-  std::string safe_storage;  // rapidjson 1.1.0 must not see the numbers it mis-reads (rapidjson_numbers.h)
-  std::string_view safe = api::safeRapidjsonText(json, &safe_storage);
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(safe.data(), safe.size());
-  if (doc.HasParseError()) return StatusCode::JSON_INVALID;
+  if (!api::parseJsonWithRapidjson(json, &doc)) return StatusCode::JSON_INVALID;
   if (!doc.IsObject()) return StatusCode::REST_BODY_NOT_AN_OBJECT;
 
   if (auto it = doc.FindMember("id"); it != doc.MemberEnd()) {

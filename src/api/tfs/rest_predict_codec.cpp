@@ -622,13 +622,9 @@ Status parsePredictRequest(std::string_view body, const std::vector<engine::Tens
 
 Status parsePredictRequestReference(std::string_view body, const std::vector<engine::TensorInfo>& model_inputs,
                                     serving::InferenceRequest* request, RestOrder* order, bool unnamed_allowed) {
-  if (jsonNestingTooDeep(body)) return StatusCode::JSON_INVALID;
   std::vector<serving::InferenceInput> built;
   rapidjson::Document doc;
-  std::string safe_storage;  // rapidjson 1.1.0 must not see the numbers it mis-reads (rapidjson_numbers.h)
-  std::string_view safe = api::safeRapidjsonText(body, &safe_storage);
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(safe.data(), safe.size());
-  if (doc.HasParseError()) return StatusCode::JSON_INVALID;
+  if (!api::parseJsonWithRapidjson(body, &doc)) return StatusCode::JSON_INVALID;
   if (!doc.IsObject()) return StatusCode::REST_BODY_NOT_AN_OBJECT;
   auto instances = doc.FindMember("instances");
   auto inputs = doc.FindMember("inputs");
