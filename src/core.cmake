@@ -59,6 +59,7 @@ add_library(ovms_serving STATIC
   ${OVMS_SRC}/serving/shape_config.cpp
   ${OVMS_SRC}/serving/image_inputs.cpp
   ${OVMS_SRC}/serving/inference_path.cpp
+  ${OVMS_SRC}/serving/step_times.cpp
   ${OVMS_SRC}/serving/warmup.cpp
   ${OVMS_SRC}/serving/sequence_manager.cpp
   ${OVMS_SRC}/serving/stateful.cpp)

@@ -32,7 +32,20 @@ if [ "${OVMS_SKIP_FUZZ:-0}" != "1" ]; then
     -DOVMS_FUZZ=ON -DOVMS_TEST_DIRS=fuzz >/dev/null
   cmake --build "$root/build-fuzz" -j "$jobs" --target fuzz_all
   echo "== fuzzing (tests/fuzz, ~1 minute per target; build took $(( $(date +%s) - fuzz_start )) s)"
-  ctest --test-dir "$root/build-fuzz" -R '^fuzz\.' --output-on-failure --timeout 600
+  # A finding must be readable from the last lines of a CI log: on failure the sanitizer's verdict and
+  # each saved input (base64) are printed after ctest's summary.
+  artifacts="$root/build-fuzz/fuzz-artifacts"
+  rm -rf "$artifacts" && mkdir -p "$artifacts"
+  if ! OVMS_FUZZ_ARTIFACTS="$artifacts" ctest --test-dir "$root/build-fuzz" -R '^fuzz\.' --output-on-failure --timeout 600; then
+    echo "== fuzz findings"
+    grep -h -E "^(SUMMARY|==[0-9]+==ERROR|[^ ]*runtime error)" "$root/build-fuzz/Testing/Temporary/LastTest.log" | head -n 20 || true
+    for f in "$artifacts"/*; do
+      [ -f "$f" ] || continue
+      echo "-- $(basename "$f") ($(stat -c %s "$f") bytes), base64:"
+      head -c 3072 "$f" | base64 -w 0; echo
+    done
+    exit 1
+  fi
   echo "== fuzz stage: $(( $(date +%s) - fuzz_start )) s"
 fi
 echo "== all tests passed"

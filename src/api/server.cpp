@@ -222,6 +222,9 @@ int runServer(const serving::ServerSettings& settings) {
   // The one inference path every front end runs (serving/inference_path.h), metrics observing it.
   serving::InferencePath inference(manager);
   inference.setObserver(std::make_shared<metrics::InferenceMetrics>(manager));
+  // Benchmarks only (bench/step_times.py): per-step time sums, written at shutdown.
+  auto step_times = serving::StepTimeRecorder::fromEnvironment();
+  inference.setStepTimeRecorder(step_times);
   auto prediction = std::make_unique<tfs::PredictionServiceImpl>(inference);
   auto model_service = std::make_unique<tfs::ModelServiceImpl>(manager);
   std::atomic<bool> grpc_live{false};  // KServe ServerLive: true once the gRPC server is up
@@ -369,6 +372,7 @@ int runServer(const serving::ServerSettings& settings) {
     std::_Exit(0);
   }).detach();
   shutdownAll();
+  if (step_times) step_times->writeToEnvironmentFile();
   SERVING_LOG(info, "Shutdown complete");
   return 0;
 }

@@ -146,23 +146,50 @@ Status InferencePath::selectOutputs(const InferenceOptions& options, const std::
   return StatusCode::OK;
 }
 
+namespace {
+using Clock = std::chrono::steady_clock;
+uint64_t nsSince(Clock::time_point t) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count());
+}
+}  // namespace
+
 Status InferencePath::runSteps(InferenceRequest& request, const InferenceOptions& options, const WireDecoder& decode,
                                InferenceResponse* response, const WireEncoder& encode,
-                               InferenceObserver::Scope* scope) const {
+                               InferenceObserver::Scope* scope, StepTimes* times) const {
+  // `times` only when a StepTimeRecorder is set: no clock reads otherwise.
+  Clock::time_point t;
+  auto lap = [&](Step step) {
+    if (!times) return;
+    (*times)[step] = nsSince(t);
+    t = Clock::now();
+  };
+  if (times) t = Clock::now();
   std::shared_ptr<const InferenceTarget> target;
   int64_t resolved = 0;
   Status st = acquire(request, options, &target, &resolved);
   if (!st.ok()) return st;
+  if (scope) scope->acquired(*target, resolved);
   if (target->queueFull()) return target->queueFullStatus();  // refused before any decoding (overload)
+  lap(Step::kAcquire);
   if (decode) {
     st = decode(*target, &request);
     if (!st.ok()) return st;
   }
+  lap(Step::kDecode);
   st = validate(*target, options, &request);
   if (!st.ok()) return st;
+  lap(Step::kValidate);
   uint64_t queue_wait_us = 0, inference_us = 0;
   st = target->infer(request, response, &queue_wait_us, &inference_us);
   if (!st.ok()) return st;
+  if (times) {
+    const uint64_t infer_ns = nsSince(t);
+    (*times)[Step::kQueueWait] = queue_wait_us * 1000;
+    (*times)[Step::kEngine] = inference_us * 1000;
+    const uint64_t known = (queue_wait_us + inference_us) * 1000;
+    (*times)[Step::kInferOther] = infer_ns > known ? infer_ns - known : 0;
+    t = Clock::now();
+  }
   if (scope) scope->engineTimes(queue_wait_us, inference_us);
   st = selectOutputs(options, request.requested_outputs, response);
   if (!st.ok()) return st;
@@ -170,20 +197,30 @@ Status InferencePath::runSteps(InferenceRequest& request, const InferenceOptions
   response->model_version = resolved;
   response->id = request.id;
   response->producer = target;
-  if (encode) return encode(*response);
+  lap(Step::kSelect);
+  if (encode) {
+    st = encode(*response);
+    lap(Step::kEncode);
+    return st;
+  }
   return StatusCode::OK;
 }
 
 Status InferencePath::run(InferenceRequest& request, const WireDecoder& decode, InferenceResponse* response,
                           const WireEncoder& encode) const {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   const InferenceOptions options = InferenceOptions::forOrigin(request.origin);
   std::unique_ptr<InferenceObserver::Scope> scope = observer_ ? observer_->begin(request) : nullptr;
-  Status st = runSteps(request, options, decode, response, encode, scope.get());
+  StepTimes times;
+  Status st = runSteps(request, options, decode, response, encode, scope.get(), step_times_ ? &times : nullptr);
   if (scope) scope->done(st);
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  const uint64_t elapsed_ns = nsSince(start);
+  if (step_times_ && st.ok()) {
+    times[Step::kTotal] = elapsed_ns;
+    step_times_->record(request.origin, request.model_name, times);
+  }
   logRequest(request.model_name, st.ok() ? response->model_version : request.model_version, request.origin, st,
-             us.count());
+             static_cast<int64_t>(elapsed_ns / 1000));
   return st;
 }
 

@@ -24,7 +24,7 @@
 // (decode, validate, infer, select, encode, metrics, logging) is the same for both.
 //
 // Thread-safety: run() is const and may be called concurrently from any number of request
-// threads. setObserver()/setPipelineResolver() must be called before the first run().
+// threads. setObserver()/setPipelineResolver()/setStepTimeRecorder() must be called before the first run().
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +32,7 @@
 #include "common/status.h"
 #include "serving/inference_request.h"
 #include "serving/inference_target.h"
+#include "serving/step_times.h"
 
 namespace ovms::serving {
 
@@ -64,6 +65,8 @@ class InferenceObserver {
   class Scope {
    public:
     virtual ~Scope() = default;
+    // The request's target was found (model version or pipeline; `version` as resolved).
+    virtual void acquired(const InferenceTarget& target, int64_t version) = 0;
     // The target ran: time waited for an execution slot and engine time, in microseconds.
     virtual void engineTimes(uint64_t queue_wait_us, uint64_t inference_us) = 0;
     // The request's outcome (called once, last).
@@ -95,6 +98,8 @@ class InferencePath {
 
   void setObserver(std::shared_ptr<InferenceObserver> observer) { observer_ = std::move(observer); }
   void setPipelineResolver(PipelineResolver resolver) { pipelines_ = std::move(resolver); }
+  // Optional: each successful request's step times are added to `recorder` (step_times.h).
+  void setStepTimeRecorder(std::shared_ptr<StepTimeRecorder> recorder) { step_times_ = std::move(recorder); }
   const ModelManager& models() const { return models_; }
 
   // Runs one inference (steps above). `request` needs model_name, model_version and origin; the
@@ -113,13 +118,15 @@ class InferencePath {
 
  private:
   Status runSteps(InferenceRequest& request, const InferenceOptions& options, const WireDecoder& decode,
-                  InferenceResponse* response, const WireEncoder& encode, InferenceObserver::Scope* scope) const;
+                  InferenceResponse* response, const WireEncoder& encode, InferenceObserver::Scope* scope,
+                  StepTimes* times) const;
   Status acquire(const InferenceRequest& request, const InferenceOptions& options,
                  std::shared_ptr<const InferenceTarget>* target, int64_t* resolved_version) const;
 
   const ModelManager& models_;
   std::shared_ptr<InferenceObserver> observer_;
   PipelineResolver pipelines_;
+  std::shared_ptr<StepTimeRecorder> step_times_;
 };
 
 // `s` made safe for a log line (ovms::logSafe): control bytes as \n, \r, \t or \xNN, invalid UTF-8 as

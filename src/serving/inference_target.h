@@ -5,6 +5,7 @@
 // Thread-safety: implementations must be safe for concurrent validate()/infer() calls from many
 // request threads on one const object; the path holds a shared_ptr to the target for the whole
 // request, so a target retired meanwhile stays alive until its last request is answered.
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,7 +50,13 @@ class InferenceTarget {
   // sequence_control_input besides the model inputs.
   virtual bool stateful() const { return false; }
 
+  // Data the inference path's observer keeps per target (metrics: the version's series), resolved
+  // by the first request and kept for the target's life, so later requests skip the lookups.
+  const void* observerData() const { return observer_data_.load(std::memory_order_acquire); }
+  void setObserverData(const void* data) const { observer_data_.store(data, std::memory_order_release); }
+
  private:
+  mutable std::atomic<const void*> observer_data_{nullptr};
   static inline const std::vector<Dims> kNoDims{};
   static inline const std::vector<std::string> kNoLayouts{};
 };

@@ -18,7 +18,7 @@ set +e
 # A fixed seed by default, so that a CI run explores what the previous one did (a red run is a
 # finding, not luck); OVMS_FUZZ_SEED=0 lets libFuzzer pick one for longer local runs.
 "$bin" -seed="${OVMS_FUZZ_SEED:-1}" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=3072 -max_len=65536 -print_final_stats=1 \
-  -artifact_prefix="$artifacts/" "${dirs[@]}"
+  -artifact_prefix="$artifacts/$(basename "$bin")-" "${dirs[@]}"
 rc=$?
 set -e
 if [ $rc -ne 0 ]; then

@@ -22,12 +22,13 @@ namespace {
 class CountingObserver : public serving::InferenceObserver {
  public:
   struct Counts {
-    std::atomic<int> begun{0}, ok{0}, failed{0}, engine{0};
+    std::atomic<int> begun{0}, acquired{0}, ok{0}, failed{0}, engine{0};
   };
   explicit CountingObserver(Counts* c) : c_(c) {}
   class Scope : public serving::InferenceObserver::Scope {
    public:
     explicit Scope(Counts* c) : c_(c) {}
+    void acquired(const serving::InferenceTarget&, int64_t) override { ++c_->acquired; }
     void engineTimes(uint64_t, uint64_t) override { ++c_->engine; }
     void done(const Status& st) override { ++(st.ok() ? c_->ok : c_->failed); }
 
@@ -237,9 +238,28 @@ TEST_F(InferencePathTest, ObserverSeesEveryRequestOnce) {
   auto invalid = request(Api::TensorFlowServing, Interface::REST);
   EXPECT_FALSE(path_->run(invalid, features("x"), &resp).ok());
   EXPECT_EQ(counts_.begun, 3);
+  EXPECT_EQ(counts_.acquired, 2);  // the unknown name found no target
   EXPECT_EQ(counts_.ok, 1);
   EXPECT_EQ(counts_.failed, 2);
   EXPECT_EQ(counts_.engine, 1);  // engine times only when the engine ran
+}
+
+TEST_F(InferencePathTest, StepTimesAddUpPerApiInterfaceAndModel) {
+  auto recorder = std::make_shared<serving::StepTimeRecorder>();
+  path_->setStepTimeRecorder(recorder);
+  InferenceResponse resp;
+  for (int i = 0; i < 3; ++i) {
+    auto r = request(Api::KServe, Interface::REST);
+    ASSERT_TRUE(path_->run(r, features(), &resp, [](const InferenceResponse&) { return Status(StatusCode::OK); }).ok());
+  }
+  auto failing = request(Api::TensorFlowServing, Interface::GRPC);
+  EXPECT_FALSE(path_->run(failing, features("x"), &resp).ok());  // failures are not timed
+  path_->setStepTimeRecorder(nullptr);
+  const std::string json = recorder->json();
+  EXPECT_NE(json.find("\"KServe REST demo\": {\"requests\": 3"), std::string::npos) << json;
+  EXPECT_EQ(json.find("TensorFlowServing"), std::string::npos) << json;
+  for (const char* step : {"acquire", "decode", "validate", "queue_wait", "engine", "infer_other", "select", "encode", "total"})
+    EXPECT_NE(json.find(std::string("\"") + step + "\": "), std::string::npos) << step;
 }
 
 TEST_F(InferencePathTest, EncoderRunsInsideTheScopeAndItsErrorIsTheRequests) {

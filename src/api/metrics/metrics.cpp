@@ -315,26 +315,65 @@ void RequestMetrics::recordInference(uint64_t queue_wait_us, uint64_t inference_
 
 namespace {
 
+// Resolves the request's series from its target: once per model version (or pipeline plan), kept
+// in the target's observer data, so a request costs no map lookup or lock of ours. A request that
+// finds no target is resolved by name, as RequestMetrics does, when it ends (so a request for a
+// version that is not serving counts exactly as before).
 class InferenceMetricsScope final : public serving::InferenceObserver::Scope {
  public:
-  InferenceMetricsScope(const serving::ModelManager& manager, const serving::InferenceRequest& request)
-      : metrics_(manager, request.origin.api, request.origin.interface, request.origin.method, request.model_name,
-                 request.model_version, /*log_request=*/false),
-        interface_(request.origin.interface),
-        name_(request.model_name) {}
-  void engineTimes(uint64_t queue_wait_us, uint64_t inference_us) override {
-    metrics_.recordInference(queue_wait_us, inference_us);
+  InferenceMetricsScope(ServerMetrics& metrics, const serving::ModelManager& manager, const serving::InferenceRequest& request)
+      : metrics_(metrics),
+        manager_(manager),
+        origin_(request.origin),
+        name_(request.model_name),
+        version_(request.model_version),
+        start_ns_(nowNs()) {}
+
+  void acquired(const serving::InferenceTarget& target, int64_t version) override {
+    acquired_ = true;
+    auto* series = static_cast<const VersionSeries*>(target.observerData());
+    if (!series) {
+      series = dynamic_cast<const serving::pipeline::Pipeline*>(&target) ? metrics_.onPipelineAvailable(name_)
+                                                                         : metrics_.find(name_, version);
+      if (series) target.setObserverData(series);
+    }
+    series_ = series;
+    if (series_ && series_->current_requests) series_->current_requests->Increment();
   }
+
+  void engineTimes(uint64_t queue_wait_us, uint64_t inference_us) override {
+    if (!series_) return;
+    if (series_->wait_for_infer_req_time) series_->wait_for_infer_req_time->Observe(static_cast<double>(queue_wait_us));
+    if (series_->inference_time) series_->inference_time->Observe(static_cast<double>(inference_us));
+  }
+
   void done(const Status& status) override {
-    metrics_.done(status);
-    if (status.code() == StatusCode::INFER_QUEUE_FULL)
-      if (auto* m = instance()) m->onRequestRefused(interface_, "queue_full", name_);
+    if (status.code() == StatusCode::INFER_QUEUE_FULL) metrics_.onRequestRefused(origin_.interface, "queue_full", name_);
+    if (!acquired_) {  // no target: counted (as a failure) only if the name resolves to a series
+      RequestMetrics late(manager_, origin_.api, origin_.interface, origin_.method, name_, version_,
+                          /*log_request=*/false);
+      late.done(status);
+      return;
+    }
+    if (!series_) return;
+    const int a = origin_.api == Api::TensorFlowServing ? 0 : 1;
+    const int i = origin_.interface == Interface::GRPC ? 0 : 1;
+    auto* counter = status.ok() ? series_->success[a][i][0] : series_->fail[a][i][0];
+    if (counter) counter->Increment();
+    if (series_->current_requests) series_->current_requests->Decrement();
+    if (status.ok() && series_->request_time[i])
+      series_->request_time[i]->Observe(static_cast<double>(nowNs() - start_ns_) / 1000.0);
   }
 
  private:
-  RequestMetrics metrics_;
-  Interface interface_;
-  std::string name_;
+  ServerMetrics& metrics_;
+  const serving::ModelManager& manager_;
+  serving::RequestOrigin origin_;
+  const std::string& name_;  // the request outlives its scope
+  int64_t version_;
+  int64_t start_ns_;
+  bool acquired_ = false;
+  const VersionSeries* series_ = nullptr;
 };
 
 }  // namespace
@@ -342,7 +381,7 @@ class InferenceMetricsScope final : public serving::InferenceObserver::Scope {
 std::unique_ptr<serving::InferenceObserver::Scope> InferenceMetrics::begin(const serving::InferenceRequest& request) {
   ServerMetrics* m = instance();
   if (!m || !m->enabled()) return nullptr;
-  return std::make_unique<InferenceMetricsScope>(manager_, request);
+  return std::make_unique<InferenceMetricsScope>(*m, manager_, request);
 }
 
 }  // namespace ovms::api::metrics
