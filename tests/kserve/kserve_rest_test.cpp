@@ -1,7 +1,15 @@
 // KServe v2 REST: request parsing (JSON and binary extension) and response serialisation.
 #include <gtest/gtest.h>
 
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <random>
+
+#include "engine/half.h"
 
 #include "api/kserve/kserve_api.h"
 #include "api/kserve/kserve_rest.h"
@@ -287,6 +295,72 @@ TEST(KserveRestResponse, NoIdWhenEmptyAndOtherTypes) {
   EXPECT_NE(body.find("\"data\": [true, false]"), std::string::npos) << body;
   EXPECT_NE(body.find("\"data\": [\"x\", \"yz\"]"), std::string::npos) << body;
   EXPECT_NE(body.find("\"data\": [1.0]"), std::string::npos) << body;
+}
+
+// The "data" arrays are written outside rapidjson's writer (speed); their bytes must be exactly what
+// rapidjson's PrettyWriter (kFormatSingleLineArray, as OVMS) writes, for every numeric precision.
+TEST(KserveRestResponse, DataArraysAreByteIdenticalToRapidjsonsWriter) {
+  std::mt19937_64 rng(20261127);
+  auto bits = [&](void* dst, size_t bytes) {
+    for (size_t i = 0; i < bytes; ++i) static_cast<uint8_t*>(dst)[i] = static_cast<uint8_t>(rng());
+  };
+  const size_t n = 3000;
+  for (Precision p : {Precision::FP32, Precision::FP64, Precision::FP16, Precision::BF16, Precision::I8, Precision::I16,
+                      Precision::I32, Precision::I64, Precision::U8, Precision::U16, Precision::U32, Precision::U64,
+                      Precision::BOOL}) {
+    const size_t es = engine::elementSize(p);
+    std::vector<uint8_t> data(n * es);
+    bits(data.data(), data.size());
+    // Random bit patterns cover the whole range; add values that matter most in practice.
+    if (p == Precision::FP32) {
+      std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+      const float specials[] = {0.0f, -0.0f, 1.0f, 0.1f, 1e-7f, 3.4028235e38f, 1.17549435e-38f, 1e-45f, 1e21f, 1e-6f, 123456.0f};
+      for (size_t i = 0; i < n; ++i) {
+        float v = i < sizeof(specials) / sizeof(float) ? specials[i] : (i % 2 ? u(rng) : u(rng) * 1000.0f);
+        std::memcpy(data.data() + i * 4, &v, 4);
+      }
+    }
+    if (p == Precision::BOOL)
+      for (auto& b : data) b = b % 3 == 0 ? 0 : 1;
+    // Non-finite values are written in the server's own spelling (covered elsewhere): keep them out.
+    rapidjson::StringBuffer expected_buf;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(expected_buf);
+    w.SetFormatOptions(rapidjson::kFormatSingleLineArray);
+    w.StartArray();
+    for (size_t i = 0; i < n; ++i) {
+      const uint8_t* e = data.data() + i * es;
+      auto finite = [&](double v) {
+        if (!std::isfinite(v)) v = 0.25;  // replace in the data too
+        return v;
+      };
+      switch (p) {
+        case Precision::FP32: { float v; std::memcpy(&v, e, 4); if (!std::isfinite(v)) { v = 0.25f; std::memcpy(data.data() + i * 4, &v, 4); } w.Double(v); break; }
+        case Precision::FP64: { double v; std::memcpy(&v, e, 8); if (!std::isfinite(v)) { v = finite(v); std::memcpy(data.data() + i * 8, &v, 8); } w.Double(v); break; }
+        case Precision::FP16: { uint16_t h; std::memcpy(&h, e, 2); if (!std::isfinite(engine::halfToFloat(h))) { h = 0x3400; std::memcpy(data.data() + i * 2, &h, 2); } w.Double(engine::halfToFloat(h)); break; }
+        case Precision::BF16: { uint16_t h; std::memcpy(&h, e, 2); if (!std::isfinite(engine::bf16ToFloat(h))) { h = 0x3e80; std::memcpy(data.data() + i * 2, &h, 2); } w.Double(engine::bf16ToFloat(h)); break; }
+        case Precision::I8: { int8_t v; std::memcpy(&v, e, 1); w.Int(v); break; }
+        case Precision::I16: { int16_t v; std::memcpy(&v, e, 2); w.Int(v); break; }
+        case Precision::I32: { int32_t v; std::memcpy(&v, e, 4); w.Int(v); break; }
+        case Precision::I64: { int64_t v; std::memcpy(&v, e, 8); w.Int64(v); break; }
+        case Precision::U8: w.Uint(*e); break;
+        case Precision::U16: { uint16_t v; std::memcpy(&v, e, 2); w.Uint(v); break; }
+        case Precision::U32: { uint32_t v; std::memcpy(&v, e, 4); w.Uint(v); break; }
+        case Precision::U64: { uint64_t v; std::memcpy(&v, e, 8); w.Uint64(v); break; }
+        case Precision::BOOL: w.Bool(*e != 0); break;
+        default: FAIL();
+      }
+    }
+    w.EndArray();
+    serving::InferenceResponse resp;
+    resp.outputs.push_back(output("t", p, {static_cast<int64_t>(n)}, data.data(), data.size()));
+    RestInferRequest req;
+    std::string body;
+    size_t json_length = 0;
+    bool has_binary = false;
+    ASSERT_TRUE(makeInferResponse("m", 1, req, resp, &body, &json_length, &has_binary).ok());
+    const std::string want = std::string("\"data\": ") + expected_buf.GetString() + "\n";
+    ASSERT_NE(body.find(want), std::string::npos) << engine::precisionName(p) << ": " << body.substr(0, 400);
+  }
 }
 
 TEST(KserveRestResponse, BinaryOutputs) {

@@ -26,6 +26,11 @@ class StringOutput {
     block_[used_++] = c;
   }
   void Put(char c) { PutUnsafe(c); }
+  // Writes `n` bytes after everything put so far (the block first), for text made outside the writer.
+  void Append(const char* text, size_t n) {
+    Flush();
+    out_->append(text, n);
+  }
   void Flush() {
     out_->append(block_, used_);
     used_ = 0;

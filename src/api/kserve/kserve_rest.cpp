@@ -1,6 +1,7 @@
 #include "api/kserve/kserve_rest.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/internal/dtoa.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -472,7 +473,96 @@ T at(const uint8_t* data, size_t i) {
   return v;
 }
 
-Status writeData(PrettyWriter& w, const engine::TensorView& t) {
+Status writeDataWithWriter(PrettyWriter& w, const engine::TensorView& t);
+
+// A numeric "data" array exactly as PrettyWriter with kFormatSingleLineArray writes it ("[a, b, c]":
+// values as rapidjson's Double()/Int()/Uint()/Bool() spell them), made in blocks and appended to the
+// body in one go: the writer's per-value bookkeeping and per-character output cost more than the
+// number formatting for a large tensor. RawValue("") writes the member's prefix and keeps the
+// writer's state as if it had written the array itself.
+template <typename Format>
+void writeNumberArray(PrettyWriter& w, json::StringOutput& out, size_t n, const Format& format) {
+  w.RawValue("", 0, rapidjson::kArrayType);
+  constexpr size_t kBlock = 16384;
+  char block[kBlock + 64];
+  size_t used = 0;
+  block[used++] = '[';
+  for (size_t i = 0; i < n; ++i) {
+    if (i) {
+      block[used++] = ',';
+      block[used++] = ' ';
+    }
+    used += format(i, block + used);  // at most 48 bytes
+    if (used >= kBlock) {
+      out.Append(block, used);
+      used = 0;
+    }
+  }
+  block[used++] = ']';
+  out.Append(block, used);
+}
+
+// rapidjson's Writer::Double() text (Grisu2, maxDecimalPlaces 324) or the non-finite spelling.
+size_t formatDouble(double v, char* buf) {
+  if (!std::isfinite(v)) {
+    std::string_view s = nonFiniteJson(v);
+    std::memcpy(buf, s.data(), s.size());
+    return s.size();
+  }
+  return static_cast<size_t>(rapidjson::internal::dtoa(v, buf) - buf);
+}
+
+template <typename T>
+size_t formatInteger(T v, char* buf) {
+  return static_cast<size_t>(std::to_chars(buf, buf + 24, v).ptr - buf);
+}
+
+Status writeData(PrettyWriter& w, json::StringOutput& out, const engine::TensorView& t) {
+  const auto* data = static_cast<const uint8_t*>(t.data);
+  if (t.precision != Precision::STRING && data) {
+    const size_t es = engine::elementSize(t.precision);
+    const size_t n = es ? t.bytes / es : 0;
+    if (n > 0) {
+      switch (t.precision) {
+        case Precision::FP32:
+          writeNumberArray(w, out, n, [&](size_t i, char* b) { return formatDouble(at<float>(data, i), b); });
+          return StatusCode::OK;
+        case Precision::FP64:
+          writeNumberArray(w, out, n, [&](size_t i, char* b) { return formatDouble(at<double>(data, i), b); });
+          return StatusCode::OK;
+        case Precision::FP16:
+          writeNumberArray(w, out, n, [&](size_t i, char* b) {
+            return formatDouble(engine::halfToFloat(at<uint16_t>(data, i)), b);
+          });
+          return StatusCode::OK;
+        case Precision::BF16:
+          writeNumberArray(w, out, n, [&](size_t i, char* b) {
+            return formatDouble(engine::bf16ToFloat(at<uint16_t>(data, i)), b);
+          });
+          return StatusCode::OK;
+        case Precision::I8: writeNumberArray(w, out, n, [&](size_t i, char* b) { return formatInteger<int>(at<int8_t>(data, i), b); }); return StatusCode::OK;
+        case Precision::I16: writeNumberArray(w, out, n, [&](size_t i, char* b) { return formatInteger<int>(at<int16_t>(data, i), b); }); return StatusCode::OK;
+        case Precision::I32: writeNumberArray(w, out, n, [&](size_t i, char* b) { return formatInteger(at<int32_t>(data, i), b); }); return StatusCode::OK;
+        case Precision::I64: writeNumberArray(w, out, n, [&](size_t i, char* b) { return formatInteger(at<int64_t>(data, i), b); }); return StatusCode::OK;
+        case Precision::U8: writeNumberArray(w, out, n, [&](size_t i, char* b) { return formatInteger<unsigned>(at<uint8_t>(data, i), b); }); return StatusCode::OK;
+        case Precision::U16: writeNumberArray(w, out, n, [&](size_t i, char* b) { return formatInteger<unsigned>(at<uint16_t>(data, i), b); }); return StatusCode::OK;
+        case Precision::U32: writeNumberArray(w, out, n, [&](size_t i, char* b) { return formatInteger(at<uint32_t>(data, i), b); }); return StatusCode::OK;
+        case Precision::U64: writeNumberArray(w, out, n, [&](size_t i, char* b) { return formatInteger(at<uint64_t>(data, i), b); }); return StatusCode::OK;
+        case Precision::BOOL:
+          writeNumberArray(w, out, n, [&](size_t i, char* b) {
+            const bool v = data[i] != 0;
+            std::memcpy(b, v ? "true" : "false", v ? 4 : 5);
+            return size_t{v ? 4u : 5u};
+          });
+          return StatusCode::OK;
+        default: break;  // the writer below reports it
+      }
+    }
+  }
+  return writeDataWithWriter(w, t);
+}
+
+Status writeDataWithWriter(PrettyWriter& w, const engine::TensorView& t) {
   const auto* data = static_cast<const uint8_t*>(t.data);
   w.StartArray();
   if (t.precision == Precision::STRING) {
@@ -563,7 +653,7 @@ Status makeInferResponse(const std::string& model_name, int64_t version, const R
       binary_outputs.push_back(&t);
     } else {
       key(w, "data");
-      Status st = writeData(w, t);
+      Status st = writeData(w, buffer, t);
       if (!st.ok()) return st;
     }
     w.EndObject();
