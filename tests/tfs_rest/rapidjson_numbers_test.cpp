@@ -51,6 +51,19 @@ TEST(RapidjsonNumbers, TheMisreadsFoundByFuzzingReadCorrectly) {
   expectCorrect("4.9e-324");
 }
 
+// Found by a differential run of 3 million random tokens against strtod (not by the fuzz stage, which
+// does not compare values): more than 19 significant digits can be an ulp or two off in rapidjson.
+TEST(RapidjsonNumbers, LongSignificandsReadCorrectly) {
+  expectCorrect("9016909.2126271919125E-20");  // rapidjson alone: 9.0169092126271925e-14
+  expectCorrect("-53402781016008433502E-198");
+  expectCorrect("9842891747189467495174E-91");
+  expectCorrect("58215949760496437923.6E-226");
+  expectCorrect("-250903476088359549973830034198187.806836519");
+  expectCorrect("123456789012345678901");  // rewritten in fixed notation: the only form that fits
+  expectCorrect("-12345678901234567890.5");
+  expectCorrect("0.10000000149011611938");  // a float32 0.1 printed with 20 digits
+}
+
 TEST(RapidjsonNumbers, StringsAreLeftAlone) {
   std::string body = "[\"0." + std::string(400, '0') + "1e-250\", 1]", storage;
   EXPECT_EQ(ovms::api::safeRapidjsonText(body, &storage).data(), body.data());  // nothing to rewrite: no copy

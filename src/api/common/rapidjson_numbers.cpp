@@ -17,6 +17,7 @@ bool isNumberChar(char c) { return (c >= '0' && c <= '9') || c == '-' || c == '+
 // Tokens rapidjson reads correctly: short, with decimal exponents well inside the double range.
 constexpr size_t kMaxSafeLength = 64;
 constexpr long kMaxSafeExponent = 280;
+constexpr long kMaxSafeDigits = 19;
 
 // True when the token [p, p + n) is a JSON number rapidjson might mis-read.
 bool hazardous(const char* p, size_t n) {
@@ -30,13 +31,18 @@ bool hazardous(const char* p, size_t n) {
     if (!leading) ++int_significant;
   }
   long frac_zeros = 0;  // zeros after the point before the first non-zero digit
+  long significant = int_significant;  // digits from the first non-zero one on
   bool nonzero = int_significant > 0;
   if (i < n && p[i] == '.') {
     for (++i; i < n && p[i] >= '0' && p[i] <= '9'; ++i) {
       if (p[i] != '0') nonzero = true;
       if (!nonzero) ++frac_zeros;
+      else ++significant;
     }
   }
+  // More significant digits than a uint64 holds: rapidjson's full-precision path can be off by an
+  // ulp or two there (9016909.2126271919125E-20 read as ...925e-14 instead of ...913e-14).
+  if (significant > kMaxSafeDigits) return true;
   long exponent = 0;
   if (i < n && (p[i] == 'e' || p[i] == 'E')) {
     ++i;
@@ -84,6 +90,10 @@ void rewrite(const char* p, size_t n, char* out) {
                             "e" + std::to_string(exp10);
       const std::string& best = compact.size() <= pointed.size() ? compact : pointed;
       if (place(best.data(), best.size(), out, n)) return;
+      // A long integer such as 123456789012345678901 is shortest in fixed notation.
+      char fixed[400];
+      auto f = std::to_chars(fixed, fixed + sizeof(fixed), v, std::chars_format::fixed);
+      if (f.ec == std::errc() && place(fixed, static_cast<size_t>(f.ptr - fixed), out, n)) return;
     }
   }
   out[0] = 'x';  // not a JSON value: a parse error, never a mis-read
