@@ -31,7 +31,7 @@ in-process peer always runs), CLIENTS (1 4 16 64), SECONDS (measured seconds per
 warm-up seconds, 3; raised per run to 1.5 queue cycles, i.e. 1.5 x clients / in-process req/s at 1
 client, so the queue of 64 clients is full before measuring), BUILD_DIR (build-bench; its ovms,
 bench/grpc_load and bench/inprocess_load are built there first unless BUILD=0), OVMS_BIN (an ovms binary to
-use instead of $BUILD_DIR/src/ovms), BASE_PORT (9650; gRPC on BASE_PORT, REST on BASE_PORT+1, 127.0.0.1).
+use instead of $BUILD_DIR/src/ovms), OVMS_ARGS (extra ovms flags, e.g. "--grpc_max_threads 64"), BASE_PORT (9650; gRPC on BASE_PORT, REST on BASE_PORT+1, 127.0.0.1).
 wrk comes from Debian (apt-get install -y wrk). ovms is started once with both models from a temporary
 config.json and stopped by its PID.
 """
@@ -80,12 +80,12 @@ def fail(msg):
 
 
 class Ovms:
-    def __init__(self, binary, config, grpc_port, rest_port, tmp):
+    def __init__(self, binary, config, grpc_port, rest_port, tmp, extra_args):
         self.log = open(os.path.join(tmp, "ovms.log"), "w+")
         self.proc = subprocess.Popen(
             [binary, "--config_path", config, "--port", str(grpc_port), "--rest_port", str(rest_port),
-             "--grpc_bind_address", "127.0.0.1", "--rest_bind_address", "127.0.0.1", "--log_level", "WARNING"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+             "--grpc_bind_address", "127.0.0.1", "--rest_bind_address", "127.0.0.1", "--log_level", "WARNING",
+             *extra_args], stdout=self.log, stderr=subprocess.STDOUT)
         self.rest = f"http://127.0.0.1:{rest_port}"
 
     def wait_ready(self, models, timeout=120):
@@ -265,8 +265,9 @@ def main():
 
     print(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cores, load before: {loadavg()}")
     print(f"# models={' '.join(models)} apis=in-process {' '.join(apis)} clients={' '.join(map(str, clients))} "
-          f"seconds={seconds:g} warm-up>={warmup_min:g}")
-    server = Ovms(ovms_bin, config, grpc_port, rest_port, tmp)
+          f"seconds={seconds:g} warm-up>={warmup_min:g} ovms flags: {' '.join(extra_args) or '(defaults)'}")
+    extra_args = os.environ.get("OVMS_ARGS", "").split()
+    server = Ovms(ovms_bin, config, grpc_port, rest_port, tmp, extra_args)
     results = []  # dicts: model, api, clients, req_per_s, p50_ms, p99_ms, errors, client_cpu, server_cpu
     total_errors = 0
     try:
