@@ -263,10 +263,10 @@ def main():
         f.write(WRK_LUA)
     bodies = request_bodies(tmp, models[0])  # same input for both models (same input name and shape)
 
+    extra_args = os.environ.get("OVMS_ARGS", "").split()
     print(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cores, load before: {loadavg()}")
     print(f"# models={' '.join(models)} apis=in-process {' '.join(apis)} clients={' '.join(map(str, clients))} "
           f"seconds={seconds:g} warm-up>={warmup_min:g} ovms flags: {' '.join(extra_args) or '(defaults)'}")
-    extra_args = os.environ.get("OVMS_ARGS", "").split()
     server = Ovms(ovms_bin, config, grpc_port, rest_port, tmp, extra_args)
     results = []  # dicts: model, api, clients, req_per_s, p50_ms, p99_ms, errors, client_cpu, server_cpu
     total_errors = 0
