@@ -25,6 +25,8 @@ if [ "${OVMS_DEPS_BUILD_ONLY:-0}" = 1 ]; then
   echo "build dependencies installed"
   exit 0
 fi
+# wrk: the REST load client of the benchmarks (tools/bench_server.sh, bench/load_curves.py; ctest bench.*).
+$SUDO apt-get install -y -qq --no-install-recommends wrk >/dev/null
 # kubectl (kustomize) renders and checks the Kubernetes manifests offline (tests/deploy). The machine
 # image may ship its own kubectl package, which conflicts with Debian's kubernetes-client.
 if ! command -v kubectl >/dev/null 2>&1; then
