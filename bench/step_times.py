@@ -24,15 +24,14 @@ handling, thread hand-offs, and the load client itself.
 import argparse
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from load_curves import Ovms, parse_wrk  # noqa: E402  (server start/stop and wrk parsing shared)
 
 CASES = [  # (label, model, input, shape)
     ("small 1x4", "demo", "features", (1, 4)),
@@ -72,21 +71,6 @@ def write_bodies(tmp, model, inp, shape):
     return tfs, ks
 
 
-def wait_ready(rest_port, models, proc, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("ovms exited while starting")
-        try:
-            if all(b"AVAILABLE" in urllib.request.urlopen(f"http://127.0.0.1:{rest_port}/v1/models/{m}", timeout=2).read()
-                   for m in models):
-                return
-        except Exception:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("ovms did not load the models")
-
-
 def run_grpc(args, api, port, model, inp, shape, seconds):
     cmd = [os.path.join(args.build_dir, "bench", "grpc_load"), "--target", f"127.0.0.1:{port}", "--model", model,
            "--input", inp, "--shape", ",".join(map(str, shape)), "--concurrency", "1", "--seconds", str(seconds),
@@ -104,13 +88,12 @@ def run_rest(url, body, lua, seconds):
     env = dict(os.environ, BODY=body)
     # wrk has no warm-up: one short run first.
     subprocess.run(["wrk", "-t1", "-c1", "-d1s", "-s", lua, url], check=True, capture_output=True, env=env, timeout=60)
-    out = subprocess.run(["wrk", "-t1", "-c1", f"-d{seconds}s", "-s", lua, url], check=True, capture_output=True,
-                         text=True, env=env, timeout=seconds + 120).stdout
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if bad and int(bad.group(1)):
-        raise RuntimeError(f"{url}: {bad.group(1)} failed responses")
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    return requests, float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    out = subprocess.run(["wrk", "-t1", "-c1", f"-d{seconds}s", "--latency", "-s", lua, url], check=True,
+                         capture_output=True, text=True, env=env, timeout=seconds + 120).stdout
+    r = parse_wrk(out)
+    if r is None or r["errors"]:
+        raise RuntimeError(f"{url}: wrk failed or counted errors:\n{out}")
+    return r["requests"], r["req_per_s"]
 
 
 def main():
@@ -143,15 +126,12 @@ def main():
             f.write(LUA)
         bodies = {c[1]: write_bodies(tmp, c[1], c[2], c[3]) for c in CASES}
         times_file = os.path.join(tmp, "step_times.json")
-        env = dict(os.environ, OVMS_STEP_TIMES_FILE=times_file)
-        log = open(os.path.join(tmp, "ovms.log"), "w")
-        proc = subprocess.Popen([ovms, "--config_path", os.path.join(tmp, "config.json"), "--port", str(grpc_port),
-                                 "--rest_port", str(rest_port), "--grpc_bind_address", "127.0.0.1",
-                                 "--rest_bind_address", "127.0.0.1", "--log_level", "INFO"],
-                                stdout=log, stderr=subprocess.STDOUT, env=env)
+        os.environ["OVMS_STEP_TIMES_FILE"] = times_file  # the server's step timers (inherited by ovms only)
+        server_proc = Ovms(ovms, os.path.join(tmp, "config.json"), grpc_port, rest_port, tmp, [])
+        del os.environ["OVMS_STEP_TIMES_FILE"]
         client = {}
         try:
-            wait_ready(rest_port, [c[1] for c in CASES], proc)
+            server_proc.wait_ready([c[1] for c in CASES])
             load_before = open("/proc/loadavg").read().split()[:3]
             for label, model, inp, shape in CASES:
                 tfs_body, ks_body = bodies[model]
@@ -166,15 +146,9 @@ def main():
                     client[(api, model)] = {"requests": n, "req_per_s": rps, "mean_us": 1e6 / rps}
             load_after = open("/proc/loadavg").read().split()[:3]
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            server_proc.stop()  # SIGTERM: ovms writes the step times as it shuts down
         if not os.path.exists(times_file):
-            log.close()
-            sys.exit("ovms wrote no step times:\n" + open(os.path.join(tmp, "ovms.log")).read()[-3000:])
+            sys.exit("ovms wrote no step times:\n" + server_proc.tail())
         server = json.load(open(times_file))
 
     print(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cores; load before "
