@@ -64,6 +64,20 @@ TEST(RapidjsonNumbers, LongSignificandsReadCorrectly) {
   expectCorrect("0.10000000149011611938");  // a float32 0.1 printed with 20 digits
 }
 
+// Integers that fit 64 bits stay integers, untouched (a UINT64 or INT64 input takes them exactly).
+TEST(RapidjsonNumbers, SixtyFourBitIntegersAreLeftAlone) {
+  for (std::string body : {"[18446744073709551615]", "[-9223372036854775808]", "[12345678901234567890]", "[99]"}) {
+    std::string storage;
+    EXPECT_EQ(ovms::api::safeRapidjsonText(body, &storage).data(), body.data()) << body;
+  }
+  rapidjson::Document d;
+  ASSERT_TRUE(ovms::api::parseJsonWithRapidjson("[18446744073709551615, -9223372036854775808]", &d));
+  EXPECT_EQ(d[0].GetUint64(), 18446744073709551615ull);
+  EXPECT_EQ(d[1].GetInt64(), INT64_MIN);
+  expectCorrect("18446744073709551616");  // one past: a double, correctly rounded
+  expectCorrect("-9223372036854775809");
+}
+
 TEST(RapidjsonNumbers, StringsAreLeftAlone) {
   std::string body = "[\"0." + std::string(400, '0') + "1e-250\", 1]", storage;
   EXPECT_EQ(ovms::api::safeRapidjsonText(body, &storage).data(), body.data());  // nothing to rewrite: no copy

@@ -26,10 +26,15 @@ bool hazardous(const char* p, size_t n) {
   if (i < n && p[i] == '-') ++i;
   long int_significant = 0;  // integer digits after leading zeros
   bool leading = true;
+  size_t int_first = n;  // where the integer part's significant digits start
   for (; i < n && p[i] >= '0' && p[i] <= '9'; ++i) {
-    if (p[i] != '0') leading = false;
+    if (p[i] != '0' && leading) {
+      leading = false;
+      int_first = i;
+    }
     if (!leading) ++int_significant;
   }
+  const bool integer_token = i == n;  // no fraction, no exponent: rapidjson reads it as an integer if it fits
   long frac_zeros = 0;  // zeros after the point before the first non-zero digit
   long significant = int_significant;  // digits from the first non-zero one on
   bool nonzero = int_significant > 0;
@@ -39,6 +44,13 @@ bool hazardous(const char* p, size_t n) {
       if (!nonzero) ++frac_zeros;
       else ++significant;
     }
+  }
+  if (integer_token) {
+    // Integers that fit 64 bits are read exactly (as integers: a UINT64 input keeps 18446744073709551615);
+    // beyond that rapidjson turns them into doubles through the path below.
+    if (int_significant > 20) return true;
+    if (int_significant == 20) return std::string_view(p + int_first, 20) > "18446744073709551615";
+    return false;
   }
   // More significant digits than a uint64 holds: rapidjson's full-precision path can be off by an
   // ulp or two there (9016909.2126271919125E-20 read as ...925e-14 instead of ...913e-14).
