@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs one benchmark of the repository in its shortest form and checks it ran end to end.
 
-    smoke.py load_curves|server|engine|json_cpu     (ctest bench.<name>; env OVMS_BINARY, BENCH_BUILD_DIR)
+    smoke.py load_curves|server|engine|json_cpu|step_times   (ctest bench.<name>; env OVMS_BINARY, BENCH_BUILD_DIR)
 
 Checks: exit status 0, the result table with every expected row, zero errors, ratios printed. Never a
 timing: the numbers of a one-second run on a shared machine mean nothing, only that they exist."""
@@ -120,8 +120,25 @@ def json_cpu():
     expect(len(table_rows(out, r"batch \d+")) == 2, "no memory rows")
 
 
+def step_times():
+    out = run([PY, "bench/step_times.py", "--seconds", "1", "--ovms", OVMS, "--build-dir", BUILD_DIR,
+               "--base-port", str(free_port_block(2))], {})
+    rows = table_rows(out, r"(TensorFlowServing|KServe) (gRPC|REST)")
+    apis = ["TensorFlowServing gRPC", "KServe gRPC", "TensorFlowServing REST", "KServe REST"]
+    expect(sorted((r[0], r[1].split()[0]) for r in rows) == sorted((a, s) for a in apis for s in ("small", "large")),
+           f"expected one row per API and request size, got {[(r[0], r[1]) for r in rows]}")
+    for r in rows:
+        client, in_path, engine = number(r[2]), number(r[3]), number(r[7])
+        # The server's own timers were written and add up: every step is part of the path, the path part of
+        # what the client waited for.
+        expect(client > 0 and in_path > 0 and engine > 0, f"empty measurement: {r}")
+        expect(sum(number(c) for c in r[4:11]) <= in_path * 1.01 + 1, f"steps exceed the path: {r}")
+        # (Means over slightly different request sets: the server also timed the clients' warm-up calls.)
+        expect(in_path <= client * 1.5, f"the path took longer than the client waited: {r}")
+
+
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in ("load_curves", "server", "engine", "json_cpu"):
+    if len(sys.argv) != 2 or sys.argv[1] not in ("load_curves", "server", "engine", "json_cpu", "step_times"):
         sys.exit(__doc__)
     if sys.argv[1] != "engine":
         expect(OVMS and os.access(OVMS, os.X_OK), f"OVMS_BINARY={OVMS!r} is not an executable")
