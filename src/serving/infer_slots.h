@@ -3,11 +3,17 @@
 // the bound on requests waiting for a slot (max_queued_requests): past it a request is refused at
 // once instead of adding to the wait of every request behind it (issue 9, overload).
 //
+// Slots are handed out in arrival order: a released slot goes straight to the longest-waiting request,
+// and a new request never overtakes one that waits (without this, a request finishing and coming back
+// at once could take the slot again ahead of every waiter, and the tail latency under load grows with
+// the number of clients; bench/load_curves.py, issue 14).
+//
 // Thread-safety: thread-safe. mutex_ is a leaf lock (nothing else is taken while it is held).
 // The capacity and the waiting bound are set once, before the pool is shared.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <optional>
 
@@ -62,17 +68,25 @@ class InferSlots {
   std::optional<Slot> tryTake(uint64_t* waited_us = nullptr) const { return acquire(true, waited_us); }
 
  private:
+  // A request waiting for a slot; release() hands it one by setting `granted` (under mutex_).
+  struct Waiter {
+    std::condition_variable cv;
+    bool granted = false;
+  };
+
   std::optional<Slot> acquire(bool bounded, uint64_t* waited_us) const {
     const auto start = std::chrono::steady_clock::now();
     {
       std::unique_lock lock(mutex_);
-      if (in_use_ >= capacity_) {
+      if (in_use_ < capacity_ && queue_.empty()) {
+        ++in_use_;
+      } else {
         if (bounded && max_waiting_ >= 0 && waiting_ >= static_cast<uint64_t>(max_waiting_)) return std::nullopt;
+        Waiter self;
+        queue_.push_back(&self);
         ++waiting_;
-        free_.wait(lock, [&] { return in_use_ < capacity_; });
-        --waiting_;
+        self.cv.wait(lock, [&] { return self.granted; });  // release() kept in_use_ and counted us out
       }
-      ++in_use_;
     }
     if (waited_us)
       *waited_us = static_cast<uint64_t>(
@@ -80,16 +94,23 @@ class InferSlots {
     return std::optional<Slot>(std::in_place, *this);
   }
   void release() const {
-    {
-      std::lock_guard lock(mutex_);
+    std::lock_guard lock(mutex_);
+    if (queue_.empty()) {
       --in_use_;
+      return;
     }
-    free_.notify_one();
+    // The slot passes to the oldest waiter (in_use_ unchanged). Notified under the lock: the waiter cannot
+    // return (and destroy its Waiter) before the lock is released.
+    Waiter* next = queue_.front();
+    queue_.pop_front();
+    --waiting_;
+    next->granted = true;
+    next->cv.notify_one();
   }
   uint32_t capacity_ = 1;
   int64_t max_waiting_ = kUnbounded;
   mutable std::mutex mutex_;
-  mutable std::condition_variable free_;
+  mutable std::deque<Waiter*> queue_;  // waiting requests, oldest first
   mutable uint32_t in_use_ = 0;
   mutable uint32_t waiting_ = 0;
 };

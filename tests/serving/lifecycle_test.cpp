@@ -8,8 +8,10 @@
 #include <atomic>
 #include <fstream>
 #include <stdexcept>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -246,6 +248,55 @@ TEST(InferSlots, RefusesAtOnceWhenTheWaitingBoundIsReached) {
   EXPECT_TRUE(pool.tryTake().has_value());
   pool.setMaxWaiting(InferSlots::kUnbounded);
   EXPECT_FALSE(pool.full());
+}
+
+// Slots go to waiting requests in arrival order.
+TEST(InferSlots, FirstComeFirstServed) {
+  InferSlots pool;
+  pool.setCapacity(1);
+  auto waitFor = [&](uint32_t waiting) {
+    for (int i = 0; i < 20000 && pool.waiting() != waiting; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(pool.waiting(), waiting);
+  };
+  std::optional<InferSlots::Slot> held(std::in_place, pool.take());
+  std::mutex order_mutex;
+  std::vector<int> order;
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 5; ++i) {
+    waiters.emplace_back([&, i] {
+      auto s = pool.take();
+      std::lock_guard lock(order_mutex);
+      order.push_back(i);
+    });
+    waitFor(static_cast<uint32_t>(i + 1));  // each one queued before the next arrives
+  }
+  held.reset();
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(pool.inUse(), 0u);
+  EXPECT_EQ(pool.waiting(), 0u);
+}
+
+// A released slot goes to the request already waiting, even if another arrives before that one wakes.
+TEST(InferSlots, ANewcomerDoesNotOvertakeAWaiter) {
+  InferSlots pool;
+  pool.setCapacity(1);
+  std::optional<InferSlots::Slot> held(std::in_place, pool.take());
+  std::atomic<bool> let_go{false};
+  std::thread waiter([&] {
+    auto s = pool.take();
+    while (!let_go) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  for (int i = 0; i < 20000 && pool.waiting() != 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(pool.waiting(), 1u);
+  pool.setMaxWaiting(0);  // a newcomer that cannot get a slot at once is refused (instead of waiting)
+  held.reset();           // handed to the waiter: still in use, nobody waiting
+  EXPECT_EQ(pool.inUse(), 1u);
+  EXPECT_EQ(pool.waiting(), 0u);
+  EXPECT_FALSE(pool.tryTake().has_value()) << "a newcomer took the slot released for the waiter";
+  let_go = true;
+  waiter.join();
+  EXPECT_EQ(pool.inUse(), 0u);
 }
 
 TEST(InferSlots, BoundConcurrencyAndReleaseOnEveryExit) {
