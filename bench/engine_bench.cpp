@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/onnx_model.h"
+#include "bench_flags.h"
 
 using namespace ovms::engine;
 using Clock = std::chrono::steady_clock;
@@ -32,28 +33,22 @@ struct Args {
   double max_seconds = 60;  // per phase: a slow machine stops early rather than running for ever
 };
 
-[[noreturn]] void usage() {
-  std::fprintf(stderr,
-               "usage: engine_bench --model FILE.onnx [--threads N] [--runs N] [--warmup N] [--batch N] "
-               "[--max-seconds S]\n");
-  std::exit(64);
-}
+constexpr const char* kUsage =
+    "engine_bench --model FILE.onnx [--threads N] [--runs N] [--warmup N] [--batch N] [--max-seconds S]";
 
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (i + 1 >= argc) usage();
-    const char* v = argv[++i];
+  bench::parseFlags(argc, argv, kUsage, [&](const std::string& k, const std::string& v) {
     if (k == "--model") a.model = v;
-    else if (k == "--threads") a.threads = std::atoi(v);
-    else if (k == "--runs") a.runs = std::max(1, std::atoi(v));
-    else if (k == "--warmup") a.warmup = std::max(0, std::atoi(v));
-    else if (k == "--batch") a.batch = std::max(1, std::atoi(v));
-    else if (k == "--max-seconds") a.max_seconds = std::atof(v);
-    else usage();
-  }
-  if (a.model.empty()) usage();
+    else if (k == "--threads") a.threads = std::atoi(v.c_str());
+    else if (k == "--runs") a.runs = std::max(1, std::atoi(v.c_str()));
+    else if (k == "--warmup") a.warmup = std::max(0, std::atoi(v.c_str()));
+    else if (k == "--batch") a.batch = std::max(1, std::atoi(v.c_str()));
+    else if (k == "--max-seconds") a.max_seconds = std::atof(v.c_str());
+    else return false;
+    return true;
+  });
+  if (a.model.empty()) bench::exitWithUsage(kUsage);
   return a;
 }
 

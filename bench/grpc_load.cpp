@@ -30,6 +30,7 @@
 
 #include "kserve/grpc_predict_v2.grpc.pb.h"
 #include "tensorflow_serving/apis/prediction_service.grpc.pb.h"
+#include "bench_flags.h"
 
 using Clock = std::chrono::steady_clock;
 
@@ -49,24 +50,15 @@ struct Args {
   long max_requests = 10000000;
 };
 
-[[noreturn]] void usage() {
-  std::fprintf(stderr,
-               "usage: grpc_load --target HOST:PORT --model NAME --input NAME --shape D0,D1,.. [--api tfs|kserve] [--concurrency N] "
-               "[--channels N] [--threads N] [--seconds S] [--warmup-seconds S] [--max-requests N]\n");
-  std::exit(64);
-}
+constexpr const char* kUsage =
+    "grpc_load --target HOST:PORT --model NAME --input NAME --shape D0,D1,.. [--api tfs|kserve] [--concurrency N] "
+    "[--channels N] [--threads N] [--seconds S] [--warmup-seconds S] [--max-requests N]";
 
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (i + 1 >= argc) usage();
-    std::string v = argv[++i];
+  bench::parseFlags(argc, argv, kUsage, [&](const std::string& k, const std::string& v) {
     if (k == "--target") a.target = v;
-    else if (k == "--api") {
-      if (v != "tfs" && v != "kserve") usage();
-      a.api = v;
-    }
+    else if (k == "--api" && (v == "tfs" || v == "kserve")) a.api = v;
     else if (k == "--model") a.model = v;
     else if (k == "--input") a.input = v;
     else if (k == "--shape") {
@@ -79,8 +71,9 @@ Args parse(int argc, char** argv) {
     else if (k == "--seconds") a.seconds = std::atof(v.c_str());
     else if (k == "--warmup-seconds") a.warmup_seconds = std::atof(v.c_str());
     else if (k == "--max-requests") a.max_requests = std::max(1L, std::atol(v.c_str()));
-    else usage();
-  }
+    else return false;
+    return true;
+  });
   if (a.channels < 0) a.channels = a.concurrency;
   a.threads = std::min(a.threads, a.concurrency);
   a.channels = std::min(a.channels, a.concurrency);

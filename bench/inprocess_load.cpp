@@ -26,6 +26,7 @@
 
 #include "serving/config_file.h"
 #include "serving/servable.h"
+#include "bench_flags.h"
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
@@ -41,27 +42,21 @@ struct Args {
   double warmup_seconds = 2;
 };
 
-[[noreturn]] void usage() {
-  std::fprintf(stderr,
-               "usage: inprocess_load --config config.json --model NAME [--concurrency N] [--seconds S] "
-               "[--warmup-seconds S]\n");
-  std::exit(64);
-}
+constexpr const char* kUsage =
+    "inprocess_load --config config.json --model NAME [--concurrency N] [--seconds S] [--warmup-seconds S]";
 
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (i + 1 >= argc) usage();
-    const char* v = argv[++i];
+  bench::parseFlags(argc, argv, kUsage, [&](const std::string& k, const std::string& v) {
     if (k == "--config") a.config = v;
     else if (k == "--model") a.model = v;
-    else if (k == "--concurrency") a.concurrency = std::max(1, std::atoi(v));
-    else if (k == "--seconds") a.seconds = std::atof(v);
-    else if (k == "--warmup-seconds") a.warmup_seconds = std::atof(v);
-    else usage();
-  }
-  if (a.config.empty() || a.model.empty()) usage();
+    else if (k == "--concurrency") a.concurrency = std::max(1, std::atoi(v.c_str()));
+    else if (k == "--seconds") a.seconds = std::atof(v.c_str());
+    else if (k == "--warmup-seconds") a.warmup_seconds = std::atof(v.c_str());
+    else return false;
+    return true;
+  });
+  if (a.config.empty() || a.model.empty()) bench::exitWithUsage(kUsage);
   return a;
 }
 
