@@ -31,6 +31,7 @@
 #include "kserve/grpc_predict_v2.grpc.pb.h"
 #include "tensorflow_serving/apis/prediction_service.grpc.pb.h"
 #include "bench_flags.h"
+#include "load_summary.h"
 
 using Clock = std::chrono::steady_clock;
 
@@ -95,12 +96,6 @@ struct Call {
 struct Shared {
   std::atomic<long> issued{0};
   std::atomic<bool> stop{false};
-};
-
-struct WorkerResult {
-  std::vector<double> latencies_ms;  // measured calls only (after warm-up)
-  long ok = 0, errors = 0;
-  std::string first_error;
 };
 
 std::shared_ptr<grpc::Channel> makeChannel(const std::string& target, int id) {
@@ -186,12 +181,12 @@ int main(int argc, char** argv) {
   const auto t_end = t_measure + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.seconds));
   const auto hard_deadline = t_end + std::chrono::seconds(60);  // in-flight calls never outlive this
 
-  std::vector<WorkerResult> results(a.threads);
+  std::vector<bench::WorkerResult> results(a.threads);
   std::vector<std::thread> workers;
   for (int w = 0; w < a.threads; ++w) {
     workers.emplace_back([&, w] {
       grpc::CompletionQueue cq;
-      WorkerResult& r = results[w];
+      bench::WorkerResult& r = results[w];
       r.latencies_ms.reserve(1 << 16);
       auto issue = [&](grpc::GenericStub* stub) -> bool {
         if (shared.stop.load(std::memory_order_relaxed) || Clock::now() >= t_end) return false;
@@ -245,27 +240,13 @@ int main(int argc, char** argv) {
   const double measured_s =
       std::chrono::duration<double>(std::min(Clock::now(), t_end) - std::min(t_measure, Clock::now())).count();
 
-  std::vector<double> lat;
-  long ok = 0, errors = 0;
-  std::string first_error;
-  for (auto& r : results) {
-    lat.insert(lat.end(), r.latencies_ms.begin(), r.latencies_ms.end());
-    ok += r.ok;
-    errors += r.errors;
-    if (first_error.empty()) first_error = r.first_error;
-  }
-  std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) {
-    if (lat.empty()) return 0.0;
-    return lat[std::min(lat.size() - 1, static_cast<size_t>(p * static_cast<double>(lat.size())))];
-  };
-  double rps = measured_s > 0 ? static_cast<double>(lat.size()) / measured_s : 0;
+  const bench::LoadSummary sum = bench::summarize(results, measured_s);
   std::printf(
       "{\"api\":\"%s\",\"target\":\"%s\",\"model\":\"%s\",\"request_bytes\":%zu,\"response_bytes\":%zu,\"concurrency\":%d,\"channels\":%d,\"threads\":%d,"
       "\"seconds\":%.2f,\"requests\":%zu,\"total_ok\":%ld,\"errors\":%ld,\"req_per_s\":%.1f,\"p50_ms\":%.3f,"
       "\"p90_ms\":%.3f,\"p99_ms\":%.3f}\n",
-      a.api.c_str(), a.target.c_str(), a.model.c_str(), wire.size(), response_bytes, a.concurrency, a.channels, a.threads, measured_s, lat.size(), ok,
-      errors, rps, pct(0.50), pct(0.90), pct(0.99));
-  if (errors) std::fprintf(stderr, "grpc_load: %ld errors, first: %s\n", errors, first_error.c_str());
-  return errors ? 1 : 0;
+      a.api.c_str(), a.target.c_str(), a.model.c_str(), wire.size(), response_bytes, a.concurrency, a.channels, a.threads, measured_s, sum.requests, sum.ok,
+      sum.errors, sum.req_per_s, sum.p50_ms, sum.p90_ms, sum.p99_ms);
+  if (sum.errors) std::fprintf(stderr, "grpc_load: %ld errors, first: %s\n", sum.errors, sum.first_error.c_str());
+  return sum.errors ? 1 : 0;
 }

@@ -27,6 +27,7 @@
 #include "serving/config_file.h"
 #include "serving/servable.h"
 #include "bench_flags.h"
+#include "load_summary.h"
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
@@ -72,12 +73,6 @@ std::string latestVersionDir(const std::string& base) {
   }
   return best < 0 ? "" : (fs::path(base) / std::to_string(best)).string();
 }
-
-struct WorkerResult {
-  std::vector<double> latencies_ms;
-  long ok = 0, errors = 0;
-  std::string first_error;
-};
 
 }  // namespace
 
@@ -138,11 +133,11 @@ int main(int argc, char** argv) {
   const auto t_measure = t_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.warmup_seconds));
   const auto t_end = t_measure + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.seconds));
   std::atomic<bool> stop{false};
-  std::vector<WorkerResult> results(a.concurrency);
+  std::vector<bench::WorkerResult> results(a.concurrency);
   std::vector<std::thread> clients;
   for (int c = 0; c < a.concurrency; ++c) {
     clients.emplace_back([&, c] {
-      WorkerResult& r = results[c];
+      bench::WorkerResult& r = results[c];
       while (!stop.load(std::memory_order_relaxed)) {
         const auto t0 = Clock::now();
         if (t0 >= t_end) break;
@@ -165,27 +160,13 @@ int main(int argc, char** argv) {
   const double measured_s =
       std::chrono::duration<double>(std::min(Clock::now(), t_end) - std::min(t_measure, Clock::now())).count();
 
-  std::vector<double> lat;
-  long ok = 0, errors = 0;
-  std::string first_error;
-  for (auto& r : results) {
-    lat.insert(lat.end(), r.latencies_ms.begin(), r.latencies_ms.end());
-    ok += r.ok;
-    errors += r.errors;
-    if (first_error.empty()) first_error = r.first_error;
-  }
-  std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) {
-    if (lat.empty()) return 0.0;
-    return lat[std::min(lat.size() - 1, static_cast<size_t>(p * static_cast<double>(lat.size())))];
-  };
-  const double rps = measured_s > 0 ? static_cast<double>(lat.size()) / measured_s : 0;
+  const bench::LoadSummary sum = bench::summarize(results, measured_s);
   std::printf(
       "{\"target\":\"in-process\",\"model\":\"%s\",\"nireq\":%u,\"streams\":%u,\"concurrency\":%d,\"seconds\":%.2f,"
       "\"requests\":%zu,\"total_ok\":%ld,\"errors\":%ld,\"req_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
       "\"p99_ms\":%.3f}\n",
-      a.model.c_str(), servable->nireq(), servable->streams(), a.concurrency, measured_s, lat.size(), ok, errors, rps,
-      pct(0.50), pct(0.90), pct(0.99));
-  if (errors) std::fprintf(stderr, "inprocess_load: %ld errors, first: %s\n", errors, first_error.c_str());
-  return errors ? 1 : 0;
+      a.model.c_str(), servable->nireq(), servable->streams(), a.concurrency, measured_s, sum.requests, sum.ok, sum.errors,
+      sum.req_per_s, sum.p50_ms, sum.p90_ms, sum.p99_ms);
+  if (sum.errors) std::fprintf(stderr, "inprocess_load: %ld errors, first: %s\n", sum.errors, sum.first_error.c_str());
+  return sum.errors ? 1 : 0;
 }
