@@ -255,39 +255,44 @@ ServerMetrics* instance() { return g_instance_ptr.load(); }
 
 RequestMetrics::RequestMetrics(const serving::ModelManager& manager, Api api, Interface interface, Method method,
                                const std::string& name, int64_t version, bool log_request)
-    : api_(api), interface_(interface), method_(method), log_request_(log_request) {
+    : RequestMetrics(api, interface, method) {
+  log_request_ = log_request;
   if (log_request_) {
     name_ = name;
     version_ = version;
-    log_start_ns_ = nowNs();
   }
+  resolve(manager, name, version);
+}
+
+RequestMetrics::RequestMetrics(Api api, Interface interface, Method method)
+    : api_(api), interface_(interface), method_(method), start_ns_(nowNs()), log_request_(false) {}
+
+void RequestMetrics::resolve(const serving::ModelManager& manager, const std::string& name, int64_t version) {
   ServerMetrics* m = instance();
   if (!m || !m->enabled()) return;
   std::shared_ptr<serving::Model> model;
   if (!manager.findModel(name, &model).ok()) {
     // A pipeline: its name and version "1", whatever version the request gave (§8).
     std::shared_ptr<serving::pipeline::PipelineDefinition> pipeline;
-    if (!manager.findPipeline(name, &pipeline).ok()) return;
-    series_ = m->onPipelineAvailable(name);
-    if (!series_) return;
-    start_ns_ = nowNs();
-    if (methodSlot(method_) == 0 && series_->current_requests) series_->current_requests->Increment();
+    if (manager.findPipeline(name, &pipeline).ok()) attach(m->onPipelineAvailable(name));
     return;
   }
   std::shared_ptr<serving::ModelVersion> mv;
-  const bool versionless = methodSlot(method) == 2;
+  const bool versionless = methodSlot(method_) == 2;
   if (model->findVersion(version, &mv).ok())
-    series_ = m->find(name, mv->version());
+    attach(m->find(name, mv->version()));
   else if (versionless && version == 0)
-    series_ = m->findAny(name);  // no AVAILABLE version: the model's status is still reported
-  if (!series_) return;
-  start_ns_ = nowNs();
-  if (methodSlot(method_) == 0 && series_->current_requests) series_->current_requests->Increment();
+    attach(m->findAny(name));  // no AVAILABLE version: the model's status is still reported
+}
+
+void RequestMetrics::attach(const VersionSeries* series) {
+  series_ = series;
+  if (series_ && methodSlot(method_) == 0 && series_->current_requests) series_->current_requests->Increment();
 }
 
 RequestMetrics::~RequestMetrics() {
   if (log_request_)
-    serving::logRequest(name_, version_, {api_, interface_, method_}, status_, (nowNs() - log_start_ns_) / 1000);
+    serving::logRequest(name_, version_, {api_, interface_, method_}, status_, (nowNs() - start_ns_) / 1000);
   if (!series_) return;
   const int a = api_ == Api::TensorFlowServing ? 0 : 1;
   const int i = interface_ == Interface::GRPC ? 0 : 1;
@@ -317,17 +322,17 @@ namespace {
 
 // Resolves the request's series from its target: once per model version (or pipeline plan), kept
 // in the target's observer data, so a request costs no map lookup or lock of ours. A request that
-// finds no target is resolved by name, as RequestMetrics does, when it ends (so a request for a
-// version that is not serving counts exactly as before).
+// finds no target is resolved by name when it ends (RequestMetrics::resolve, as for every other
+// method), so a request for a version that is not serving counts as it always did.
 class InferenceMetricsScope final : public serving::InferenceObserver::Scope {
  public:
   InferenceMetricsScope(ServerMetrics& metrics, const serving::ModelManager& manager, const serving::InferenceRequest& request)
       : metrics_(metrics),
         manager_(manager),
-        origin_(request.origin),
+        request_metrics_(request.origin.api, request.origin.interface, request.origin.method),
+        interface_(request.origin.interface),
         name_(request.model_name),
-        version_(request.model_version),
-        start_ns_(nowNs()) {}
+        version_(request.model_version) {}
 
   void acquired(const serving::InferenceTarget& target, int64_t version) override {
     acquired_ = true;
@@ -337,43 +342,27 @@ class InferenceMetricsScope final : public serving::InferenceObserver::Scope {
                                                                          : metrics_.find(name_, version);
       if (series) target.setObserverData(series);
     }
-    series_ = series;
-    if (series_ && series_->current_requests) series_->current_requests->Increment();
+    request_metrics_.attach(series);
   }
 
   void engineTimes(uint64_t queue_wait_us, uint64_t inference_us) override {
-    if (!series_) return;
-    if (series_->wait_for_infer_req_time) series_->wait_for_infer_req_time->Observe(static_cast<double>(queue_wait_us));
-    if (series_->inference_time) series_->inference_time->Observe(static_cast<double>(inference_us));
+    request_metrics_.recordInference(queue_wait_us, inference_us);
   }
 
   void done(const Status& status) override {
-    if (status.code() == StatusCode::INFER_QUEUE_FULL) metrics_.onRequestRefused(origin_.interface, "queue_full", name_);
-    if (!acquired_) {  // no target: counted (as a failure) only if the name resolves to a series
-      RequestMetrics late(manager_, origin_.api, origin_.interface, origin_.method, name_, version_,
-                          /*log_request=*/false);
-      late.done(status);
-      return;
-    }
-    if (!series_) return;
-    const int a = origin_.api == Api::TensorFlowServing ? 0 : 1;
-    const int i = origin_.interface == Interface::GRPC ? 0 : 1;
-    auto* counter = status.ok() ? series_->success[a][i][0] : series_->fail[a][i][0];
-    if (counter) counter->Increment();
-    if (series_->current_requests) series_->current_requests->Decrement();
-    if (status.ok() && series_->request_time[i])
-      series_->request_time[i]->Observe(static_cast<double>(nowNs() - start_ns_) / 1000.0);
+    if (status.code() == StatusCode::INFER_QUEUE_FULL) metrics_.onRequestRefused(interface_, "queue_full", name_);
+    if (!acquired_) request_metrics_.resolve(manager_, name_, version_);
+    request_metrics_.done(status);
   }
 
  private:
   ServerMetrics& metrics_;
   const serving::ModelManager& manager_;
-  serving::RequestOrigin origin_;
+  RequestMetrics request_metrics_;  // counts the request when the scope ends
+  Interface interface_;
   const std::string& name_;  // the request outlives its scope
   int64_t version_;
-  int64_t start_ns_;
   bool acquired_ = false;
-  const VersionSeries* series_ = nullptr;
 };
 
 }  // namespace

@@ -128,6 +128,9 @@ class RequestMetrics {
  public:
   RequestMetrics(const serving::ModelManager& manager, Api api, Interface interface, Method method,
                  const std::string& name, int64_t version, bool log_request = true);
+  // Resolved later (the inference path: it knows the model version only once it has found it): by
+  // attach() with the version's series, or by resolve() with the request's name and version. No log line.
+  RequestMetrics(Api api, Interface interface, Method method);
   ~RequestMetrics();
   RequestMetrics(const RequestMetrics&) = delete;
   RequestMetrics& operator=(const RequestMetrics&) = delete;
@@ -140,6 +143,10 @@ class RequestMetrics {
   void discard();
   // The engine ran for this request: records the nireq wait and the engine time.
   void recordInference(uint64_t queue_wait_us, uint64_t inference_us);
+  // Deferred resolution (call one of them once): the request's series (nullptr: not counted), or the
+  // lookup the first constructor does.
+  void attach(const VersionSeries* series);
+  void resolve(const serving::ModelManager& manager, const std::string& name, int64_t version);
 
  private:
   const VersionSeries* series_ = nullptr;
@@ -147,13 +154,12 @@ class RequestMetrics {
   Interface interface_;
   Method method_;
   bool ok_ = false;
-  int64_t start_ns_ = 0;
+  int64_t start_ns_ = 0;  // the request's receipt (request time and log line)
   // For the log line.
   bool log_request_ = true;
   std::string name_;
   int64_t version_ = 0;
   Status status_ = StatusCode::INTERNAL_ERROR;
-  int64_t log_start_ns_ = 0;
 };
 
 // The inference path's observer: one RequestMetrics per inference (Predict / ModelInfer, every
