@@ -105,6 +105,8 @@ def test_messi_one_face_over_kserve_rest(face_server):
 
 
 def test_pipeline_status_and_metadata_report_version_1(face_server):
+    # The fixture waits for the models; the pipeline is registered just after them (seen 404 under load).
+    face_server.wait_available("find_face_age_gender")
     status, _, body = http("GET", face_server.rest + "/v1/models/find_face_age_gender")
     assert status == 200, body
     versions = json.loads(body)["model_version_status"]
